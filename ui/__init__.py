@@ -1,0 +1,1 @@
+"""Qt layer of the controlroom console: widgets, Qt models and the map view."""
