@@ -1,0 +1,1 @@
+"""Map assets: shipped GeoJSON and the folium base-map builder."""
