@@ -1,0 +1,181 @@
+"""One listener per console: LISTEN on its own connection, deliver events in seq order, catch up."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+import psycopg
+
+from .engine import CONNECT_KW, libpq_url
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "controlroom"
+FETCH_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
+             "WHERE seq > %s AND seq <= %s ORDER BY seq")
+CATCH_UP_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
+                "WHERE seq > %s ORDER BY seq LIMIT 5000")
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    kind: str
+    entity_id: str | None
+    room_code: str | None
+    payload: dict[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+    console_id: str | None = None
+    username: str | None = None
+
+
+Callback = Callable[[Event], None]
+StateCallback = Callable[[bool], None]
+
+
+class EventListener:
+    """Background thread: wakes on NOTIFY, delivers events strictly in seq order, none skipped.
+
+    cr_emit() allocates seq under a transaction-scoped lock, so commit order is seq order and
+    NOTIFYs arrive in seq order. A jump (seq > last+1) means a payload too big for NOTIFY, a
+    rolled-back seq, or events committed while we were away: one read of the gap fills it.
+    """
+
+    def __init__(self, url: str, *, last_seen: int | None = None, heartbeat_s: float = 1.0) -> None:
+        self.url = libpq_url(url)
+        self.last_seen = last_seen
+        self.heartbeat_s = heartbeat_s
+        self._callbacks: list[Callback] = []
+        self._state_callbacks: list[StateCallback] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.connected = False
+        self.backend_pid: int | None = None
+        self.reconnects = 0
+
+    def subscribe(self, callback: Callback) -> Callable[[], None]:
+        with self._lock:
+            self._callbacks.append(callback)
+        return lambda: self._remove(self._callbacks, callback)
+
+    def on_state(self, callback: StateCallback) -> Callable[[], None]:
+        with self._lock:
+            self._state_callbacks.append(callback)
+        return lambda: self._remove(self._state_callbacks, callback)
+
+    def _remove(self, lst: list, cb: object) -> None:
+        with self._lock:
+            if cb in lst:
+                lst.remove(cb)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="controlroom-events", daemon=True)
+            self._thread.start()
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.connected
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # -- the loop ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, **CONNECT_KW) as conn:
+                    self._serve(conn)
+                    backoff = 0.2
+            except (psycopg.Error, OSError) as exc:
+                log.info("event listener disconnected: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            self._set_state(False)
+            if self._stop.wait(backoff):
+                break
+            backoff = min(backoff * 2, 2.0)
+            self.reconnects += 1
+
+    def _serve(self, conn: psycopg.Connection) -> None:
+        conn.execute(f"LISTEN {CHANNEL}")
+        self.backend_pid = conn.info.backend_pid
+        if self.last_seen is None:  # a new console starts from now, not from the dawn of time
+            self.last_seen = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        else:
+            self._catch_up(conn)
+        self._set_state(True)
+        while not self._stop.is_set():
+            got = False
+            for note in conn.notifies(timeout=self.heartbeat_s):
+                got = True
+                self._on_notify(conn, note.payload)
+                if self._stop.is_set():
+                    return
+            if not got:  # idle: prove the connection is alive so an outage shows within seconds
+                conn.execute("SELECT 1")
+
+    def _catch_up(self, conn: psycopg.Connection) -> None:
+        while True:
+            rows = conn.execute(CATCH_UP_SQL, (self.last_seen,)).fetchall()
+            for r in rows:
+                self._deliver(_event_from_row(r))
+            if len(rows) < 5000:
+                return
+
+    def _on_notify(self, conn: psycopg.Connection, raw: str) -> None:
+        msg = json.loads(raw)
+        seq = int(msg["seq"])
+        assert self.last_seen is not None
+        if seq <= self.last_seen:
+            return
+        if seq > self.last_seen + 1 or "kind" not in msg:
+            for r in conn.execute(FETCH_SQL, (self.last_seen, seq)).fetchall():
+                self._deliver(_event_from_row(r))
+            self.last_seen = max(self.last_seen, seq)  # a missing seq below was rolled back
+            return
+        self._deliver(Event(seq=seq, kind=msg["kind"], entity_id=msg.get("entity_id"),
+                            room_code=msg.get("room"), payload=msg.get("payload") or {},
+                            at=_ts(msg.get("at")), console_id=msg.get("console"),
+                            username=msg.get("user")))
+
+    def _deliver(self, ev: Event) -> None:
+        self.last_seen = ev.seq
+        with self._lock:
+            callbacks = list(self._callbacks)
+        for cb in callbacks:
+            try:
+                cb(ev)
+            except Exception:  # one bad subscriber must not stop the console's event path
+                log.exception("event subscriber failed on %s #%s", ev.kind, ev.seq)
+
+    def _set_state(self, connected: bool) -> None:
+        if connected == self.connected:
+            return
+        self.connected = connected
+        with self._lock:
+            callbacks = list(self._state_callbacks)
+        for cb in callbacks:
+            try:
+                cb(connected)
+            except Exception:
+                log.exception("connection-state subscriber failed")
+
+
+def _ts(v: Any) -> datetime | None:
+    return datetime.fromisoformat(v) if isinstance(v, str) else v
+
+
+def _event_from_row(r: tuple) -> Event:
+    return Event(seq=r[0], kind=r[1], entity_id=r[2], room_code=r[3], payload=r[4] or {}, at=r[5],
+                 console_id=r[6], username=r[7])

@@ -1,0 +1,9 @@
+"""SQLAlchemy 2 typed ORM models. Import every model module here so Base.metadata is complete."""
+from .base import Base
+from .core import Area, Console, Meta, Room, User
+from .incidents import Incident, IncidentLog, UrnCounter
+from .records import AuditLog, Event
+from .resources import TalkGroup, Unit
+
+__all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",
+           "UrnCounter", "AuditLog", "Event", "TalkGroup", "Unit"]

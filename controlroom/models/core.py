@@ -1,0 +1,68 @@
+"""Rooms, areas, users, consoles and the database's own mode row."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+TS = TIMESTAMP(timezone=True)
+
+
+class Meta(Base):
+    """Key/value facts about this database; `mode` is 'live' or 'training'."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    site: Mapped[str] = mapped_column(Text)
+
+
+class Area(Base):
+    """A BCU / policing area; `room_code` is the room that owns it now, `home_room_code` normally."""
+
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
+    home_room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
+    geojson: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('call_handler','despatcher','supervisor','inspector','trainer','auditor')",
+            name="role",
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    home_room_code: Mapped[Optional[str]] = mapped_column(ForeignKey("rooms.code"))
+    failed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked: Mapped[bool] = mapped_column(default=False, server_default="false")
+
+
+class Console(Base):
+    """An operator position; `last_seen` is its heartbeat (presence and staffed rooms)."""
+
+    __tablename__ = "consoles"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    room_code: Mapped[Optional[str]] = mapped_column(ForeignKey("rooms.code"))
+    username: Mapped[Optional[str]] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    last_seen: Mapped[datetime] = mapped_column(TS, server_default=func.now())

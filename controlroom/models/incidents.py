@@ -1,0 +1,94 @@
+"""Incidents and their append-only narrative log."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import BigInteger, CheckConstraint, Double, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+from .core import TS
+
+CHANNELS = ("999", "999-text", "101", "switchboard", "direct", "alarm", "fire", "ambulance",
+            "online", "sms", "email", "webchat", "fax", "internal")
+STATUSES = ("open", "despatched", "at_scene", "closed")
+
+
+def _in(col: str, values: tuple[str, ...]) -> str:
+    return f"{col} IN (" + ",".join(f"'{v}'" for v in values) + ")"
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint("grade IS NULL OR grade IN ('G1','G2','G3','G4')", name="grade"),
+        CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="latlon"),
+        CheckConstraint("length(summary) BETWEEN 1 AND 2000", name="summary_len"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_incidents_open", "created_at", postgresql_where=text("status <> 'closed'")),
+        Index("ix_incidents_area_open", "area_code", postgresql_where=text("status <> 'closed'")),
+        Index("ix_incidents_caller_phone", "caller_phone", postgresql_where=text("caller_phone IS NOT NULL")),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    urn: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    incident_type: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    address: Mapped[Optional[str]] = mapped_column(Text)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
+    grade: Mapped[Optional[str]] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    caller_name: Mapped[Optional[str]] = mapped_column(Text)
+    caller_phone: Mapped[Optional[str]] = mapped_column(String(40))
+    firearms: Mapped[bool] = mapped_column(server_default="false")
+    domestic_abuse: Mapped[bool] = mapped_column(server_default="false")
+    vulnerable_person: Mapped[bool] = mapped_column(server_default="false")
+    repeat_victim: Mapped[bool] = mapped_column(server_default="false")
+    missing_person: Mapped[bool] = mapped_column(server_default="false")
+    version: Mapped[int] = mapped_column(server_default="1")
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(64))
+    console_id: Mapped[Optional[str]] = mapped_column(String(40))
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(64))
+    deadline_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    despatched_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    arrived_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    closed_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    closing_code: Mapped[Optional[str]] = mapped_column(String(32))
+    closing_qualifier: Mapped[Optional[str]] = mapped_column(String(64))
+    result: Mapped[Optional[str]] = mapped_column(Text)
+    # Firearms command (see services/command.py): an ARV may be assigned to a firearms incident
+    # only once an inspector's authorisation is recorded here (despatch checks it in SQL).
+    firearms_declared_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    armed_authorised_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    armed_authorised_by: Mapped[Optional[str]] = mapped_column(String(64))
+    major_kind: Mapped[Optional[str]] = mapped_column(String(16))
+
+
+class IncidentLog(Base):
+    """Append-only narrative; a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "incident_log"
+    __table_args__ = (CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_len"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    username: Mapped[str] = mapped_column(String(64))
+    console_id: Mapped[Optional[str]] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(32), server_default="note")
+    text: Mapped[str] = mapped_column(Text)
+
+
+class UrnCounter(Base):
+    """Per-day URN counter (row lock serialises numbering; the day is the force's local date)."""
+
+    __tablename__ = "urn_counter"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    n: Mapped[int] = mapped_column()

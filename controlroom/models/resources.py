@@ -1,0 +1,48 @@
+"""Units (with AVL position) and Airwave talk groups."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Double, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+from .core import TS
+
+UNIT_STATUSES = ("available", "at_station", "en_route", "at_scene", "transporting", "committed",
+                 "refreshments", "off_duty")
+CAPABILITIES = ("IRV", "ARV", "RPU", "DOG", "PSU", "NPT", "CID", "PCSO")
+TALK_GROUP_KINDS = ("primary", "incident", "hailing", "partner", "training")
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    __table_args__ = (
+        CheckConstraint("status IN (" + ",".join(f"'{s}'" for s in UNIT_STATUSES) + ")", name="status"),
+    )
+    callsign: Mapped[str] = mapped_column(String(16), primary_key=True)
+    capabilities: Mapped[list[str]] = mapped_column(ARRAY(String(8)))
+    home_area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    area_code: Mapped[Optional[str]] = mapped_column(ForeignKey("areas.code"))
+    status: Mapped[str] = mapped_column(String(16), server_default="available")
+    lat: Mapped[Optional[float]] = mapped_column(Double)
+    lon: Mapped[Optional[float]] = mapped_column(Double)
+    position_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    incident_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("incidents.id"))
+    talk_group: Mapped[Optional[str]] = mapped_column(String(40))
+    status_at: Mapped[Optional[datetime]] = mapped_column(TS)
+
+
+class TalkGroup(Base):
+    __tablename__ = "talk_groups"
+    __table_args__ = (
+        CheckConstraint("kind IN (" + ",".join(f"'{k}'" for k in TALK_GROUP_KINDS) + ")", name="kind"),
+    )
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    area_code: Mapped[Optional[str]] = mapped_column(ForeignKey("areas.code"))
+    room_code: Mapped[Optional[str]] = mapped_column(ForeignKey("rooms.code"))
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    incident_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("incidents.id"))
+    allocated_at: Mapped[Optional[datetime]] = mapped_column(TS)

@@ -1,0 +1,146 @@
+"""What every service shares: the signed-in actor, the engine, one transaction per action."""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import sqlalchemy.exc as sa_exc
+from sqlalchemy import Connection, Engine, text
+
+from ..errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable
+from ..geo import AreaIndex
+from ..roles import ROLE_LABELS, allowed
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_MSG = ("The database cannot be reached, so nothing was saved. What you typed is kept; "
+                   "try again when the connection is back.")
+
+EMIT_SQL = text("SELECT cr_emit(:kind, :entity_id, :room, CAST(:payload AS jsonb), :username, :role, "
+                ":console, :audit, CAST(:details AS jsonb))")
+AUDIT_SQL = text("SELECT cr_audit(:username, :role, :console, :room, :action, :entity, :outcome, "
+                 "CAST(:details AS jsonb))")
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    role: str
+    room_code: str | None
+    console_id: str
+    display_name: str = ""
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+class Tx:
+    """One action's transaction; `emit` appends the event + audit row and NOTIFYs at commit."""
+
+    def __init__(self, conn: Connection, ctx: "ServiceContext") -> None:
+        self.conn = conn
+        self.ctx = ctx
+
+    def execute(self, sql: Any, params: dict[str, Any] | None = None) -> Any:
+        return self.conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
+
+    def emit(self, kind: str, entity_id: object, payload: dict[str, Any], *, room: str | None = None,
+             audit: bool = True, details: dict[str, Any] | None = None) -> int:
+        a = self.ctx.actor
+        return self.conn.execute(EMIT_SQL, {
+            "kind": kind, "entity_id": None if entity_id is None else str(entity_id),
+            "room": room, "payload": to_json(payload), "username": a.username, "role": a.role,
+            "console": a.console_id, "audit": audit,
+            "details": None if details is None else to_json(details)}).scalar_one()
+
+
+@dataclass
+class ServiceContext:
+    """Shared by the services of one console session."""
+
+    engine: Engine
+    actor: Actor
+    areas: AreaIndex
+    area_rooms: dict[str, str]
+    training: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[Tx]:
+        """One transaction; driver failures become `Unavailable`, constraint breaks `InvalidInput`."""
+        with db_errors():
+            with self.engine.begin() as conn:
+                yield Tx(conn, self)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with db_errors():
+            with self.engine.connect() as conn:
+                yield conn
+
+    def require(self, permission: str, *, entity: str | None = None, what: str | None = None) -> None:
+        """Raise NotPermitted (and audit the refusal) unless the actor's role allows it."""
+        if allowed(self.actor.role, permission, training=self.training):
+            return
+        message = (f"{self.actor.role_label}s may not {what or permission.replace('.', ' ')}"
+                   f"{'' if not self.training and self.actor.role != 'trainer' else ' here'}.")
+        if self.actor.role == "trainer" and not self.training:
+            message = "Trainers work in training rooms only; this is the live system."
+        self.audit_refused(permission, entity=entity, reason=message)
+        raise NotPermitted(message)
+
+    def audit_refused(self, action: str, *, entity: str | None, reason: str,
+                      details: dict[str, Any] | None = None) -> None:
+        """Record a refused attempt in its own transaction (the refusal must survive rollback)."""
+        a = self.actor
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
+                                         "room": a.room_code, "action": action, "entity": entity,
+                                         "outcome": "refused",
+                                         "details": to_json({"reason": reason, **(details or {})})})
+        except sa_exc.SQLAlchemyError:  # the refusal stands even if the DB is down
+            log.warning("could not audit refused %s by %s", action, a.username)
+
+    def room_of_area(self, area_code: str) -> str:
+        return self.area_rooms[area_code]
+
+
+@contextlib.contextmanager
+def db_errors() -> Iterator[None]:
+    """Translate driver errors into ControlRoomError subclasses with operator-facing messages."""
+    try:
+        yield
+    except ControlRoomError:
+        raise
+    except sa_exc.IntegrityError as exc:
+        raise InvalidInput(f"The database refused the change: {_constraint(exc)}.") from exc
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        raise Unavailable(UNAVAILABLE_MSG) from exc
+    except sa_exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable(UNAVAILABLE_MSG) from exc
+        sqlstate = getattr(exc.orig, "sqlstate", "") or ""
+        if sqlstate.startswith("22"):  # data exception: bad value that slipped past validation
+            raise InvalidInput(f"That value cannot be stored: {_first_line(exc.orig)}.") from exc
+        if sqlstate == "42501":
+            raise NotPermitted(f"The database refused this: {_first_line(exc.orig)}.") from exc
+        raise
+
+
+def _constraint(exc: sa_exc.DBAPIError) -> str:
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    return f"rule '{name}' not met" if name else _first_line(exc.orig)
+
+
+def _first_line(exc: object) -> str:
+    return (str(exc).strip().splitlines() or ["no detail"])[0]

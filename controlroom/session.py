@@ -1,0 +1,162 @@
+"""The session facade: everything a console (or a test, CLI or scenario player) can do."""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import argon2
+from sqlalchemy import Engine, text
+
+from .db.engine import make_engine
+from .errors import ControlRoomError, NotPermitted, WrongDatabase
+from .geo import AreaIndex
+from .services.base import Actor, ServiceContext, db_errors, to_json
+from .services.events import Event, EventService
+
+log = logging.getLogger(__name__)
+_hasher = argon2.PasswordHasher()
+
+# attribute -> (module, class). Each service is built on first use with the session's context.
+SERVICES: dict[str, tuple[str, str]] = {
+    "incidents": ("controlroom.services.incidents", "IncidentService"),
+    "units": ("controlroom.services.units", "UnitService"),
+    "despatch": ("controlroom.services.despatch", "DespatchService"),
+    "talkgroups": ("controlroom.services.talkgroups", "TalkGroupService"),
+    "command": ("controlroom.services.command", "CommandService"),
+    "rooms": ("controlroom.services.rooms", "RoomService"),
+    "contacts": ("controlroom.services.contacts", "ContactService"),
+    "audit": ("controlroom.services.audit", "AuditService"),
+}
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    role: str
+    display_name: str
+    home_room: str | None
+
+
+@dataclass(frozen=True)
+class RoomView:
+    code: str
+    name: str
+    site: str
+
+
+class Session:
+    """A signed-in console. Services appear as attributes; `close()` when done."""
+
+    def __init__(self, *, url: str, engine: Engine, ctx: ServiceContext, user: UserView,
+                 room: RoomView, last_seen: int) -> None:
+        self.url = url
+        self.engine = engine
+        self.ctx = ctx
+        self.user = user
+        self.room = room
+        self.console_id = ctx.actor.console_id
+        self.training = ctx.training
+        self.events = EventService(url, last_seen=last_seen)
+        self.events.subscribe(self._track_area_owners)
+        self._services: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name in SERVICES:
+            svc = self._services.get(name)
+            if svc is None:
+                module, cls = SERVICES[name]
+                svc = getattr(importlib.import_module(module), cls)(self.ctx)
+                self._services[name] = svc
+            return svc
+        raise AttributeError(name)
+
+    def _track_area_owners(self, ev: Event) -> None:
+        # Convention: any event whose payload carries "area_rooms" states the new ownership.
+        owners = ev.payload.get("area_rooms") if isinstance(ev.payload, dict) else None
+        if isinstance(owners, dict):
+            self.ctx.area_rooms.update(owners)
+
+    def close(self) -> None:
+        self.events.close()
+        for svc in self._services.values():
+            closer = getattr(svc, "close", None)
+            if callable(closer):
+                closer()
+        self.engine.dispose()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_session(database_url: str, username: str, password: str, console_id: str,
+                 training: bool = False) -> Session:
+    """Sign in to the virtual room; raises NotPermitted on wrong credentials."""
+    engine = make_engine(database_url)
+    try:
+        return _sign_in(engine, database_url, username, password, console_id, training)
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+def _sign_in(engine: Engine, url: str, username: str, password: str, console_id: str,
+             training: bool) -> Session:
+    with db_errors(), engine.begin() as conn:
+        mode = conn.execute(text("SELECT value FROM meta WHERE key = 'mode'")).scalar()
+        if mode is None:
+            raise ControlRoomError("This database has not been set up for controlroom (no mode row).")
+        if (mode == "training") != training:
+            raise WrongDatabase(
+                "This is a TRAINING database; sign in from a training console." if mode == "training"
+                else "This is the LIVE database; a training console may never connect to it.")
+        row = conn.execute(text("SELECT username, display_name, password_hash, role, home_room_code, "
+                                "locked FROM users WHERE username = :u"), {"u": username}).mappings().first()
+        area_rows = conn.execute(text("SELECT code, name, room_code, geojson FROM areas")).mappings().all()
+    actor = Actor(username=username, role=row["role"] if row else "", console_id=console_id,
+                  room_code=row["home_room_code"] if row else None,
+                  display_name=row["display_name"] if row else "")
+    areas = AreaIndex.from_geojson(
+        {"properties": {"code": r["code"], "name": r["name"]}, "geometry": r["geojson"]} for r in area_rows)
+    ctx = ServiceContext(engine=engine, actor=actor, areas=areas,
+                         area_rooms={r["code"]: r["room_code"] for r in area_rows}, training=training)
+    if row is None or not _password_ok(row["password_hash"], password):
+        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="wrong user name or password")
+        raise NotPermitted("Wrong user name or password.")
+    if row["locked"]:
+        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="account locked")
+        raise NotPermitted("This account is locked. Ask a supervisor to unlock it.")
+    with ctx.tx() as tx:
+        room = tx.execute("SELECT code, name, site FROM rooms WHERE code = :c",
+                          {"c": actor.room_code}).mappings().first()
+        tx.execute("INSERT INTO consoles (id, room_code, username) VALUES (:id, :room, :u) "
+                   "ON CONFLICT (id) DO UPDATE SET room_code = :room, username = :u, "
+                   "started_at = now(), last_seen = now()",
+                   {"id": console_id, "room": actor.room_code, "u": username})
+        tx.emit("console.signed_in", console_id, {"console_id": console_id, "username": username,
+                                                  "role": actor.role, "room": actor.room_code},
+                room=actor.room_code)
+        last_seen = tx.execute("SELECT coalesce(max(seq), 0) FROM events").scalar_one()
+    user = UserView(username=username, role=actor.role, display_name=actor.display_name,
+                    home_room=actor.room_code)
+    room_view = RoomView(**room) if room else RoomView(code="", name="(no room)", site="")
+    # Start from just before our own sign-in so this console sees everything after it.
+    return Session(url=url, engine=engine, ctx=ctx, user=user, room=room_view, last_seen=last_seen - 1)
+
+
+def _password_ok(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        return False
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+__all__ = ["open_session", "Session", "UserView", "RoomView", "hash_password", "to_json"]

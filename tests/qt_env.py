@@ -1,0 +1,6 @@
+"""Environment for headless QtWebEngine tests; import before anything imports PySide6."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
