@@ -6,8 +6,9 @@ import re
 import time
 from pathlib import Path
 
-import qt_env  # noqa: F401  (headless Qt/Chromium settings, before PySide6 is imported)
+from tests import qt_env  # noqa: F401  (headless Qt/Chromium settings, before PySide6 is imported)
 import pytest
+from PySide6.QtCore import QEvent
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
 from ui import palette
@@ -52,7 +53,8 @@ def panel(qapp, tmp_path_factory):
     assert loaded == [True]
     yield p
     p.close()
-    p.deleteLater()
+    p.deleteLater()  # page and profile go before the QApplication does
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     qapp.processEvents()
 
 
