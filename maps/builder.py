@@ -12,13 +12,15 @@ import folium
 import xstatic.pkg.leaflet as xleaflet
 from branca.element import Element, MacroElement
 from folium.template import Template
-from shapely.geometry import shape
+from shapely.geometry import Point, shape
+from shapely.ops import polylabel
 
 from ui import palette
 
 MAPS_DIR = Path(__file__).resolve().parent
 API_JS = MAPS_DIR / "map_api.js"
 OVERLAYS = ("Areas", "Motorways", "Units", "Incidents", "AVL trails")
+LABEL_PANE = "crmapLabels"  # above polygons and roads, below unit and incident markers
 
 # Map-only neutrals (not status colours, so not in ui.palette): background, roads, label ink.
 MAP_BACKGROUND = "#eceee8"
@@ -71,13 +73,13 @@ def _area_style(room_colours: dict[str, str]):
     def style(feature: dict) -> dict:
         props = feature["properties"]
         colour = room_colours.get(props.get("room") or "", palette.room_colour(None))
-        corridor = props.get("code") == "motorways"
+        corridor = _is_corridor(feature)
         return {
             "color": colour,
             "weight": 2.5,
             "opacity": 0.9,
             "fillColor": colour,
-            "fillOpacity": 0.22 if corridor else 0.10,
+            "fillOpacity": 0.30 if corridor else 0.15,
             "dashArray": "6 4" if corridor else None,
         }
 
@@ -129,6 +131,7 @@ def _css(training: bool) -> str:
   background:rgba(255,255,255,0.88); color:{LABEL_INK}; border:2px solid; border-radius:4px;
   padding:2px 6px; font-size:13px; font-weight:bold; text-align:center; line-height:1.15;
   pointer-events:none; }}
+.leaflet-control-layers {{ font-size:13px; }}
 .crmap-area-room {{ display:block; font-size:10px; font-weight:bold; text-transform:uppercase; }}
 .crmap-road-shield {{ position:absolute; transform:translate(-50%,-50%); background:{ROAD_COLOUR};
   color:{ROAD_CASING}; border:1px solid {ROAD_CASING}; border-radius:3px; padding:0 4px;
@@ -161,6 +164,7 @@ def _css(training: bool) -> str:
 .crmap-training-band {{ position:absolute; top:0; left:0; right:0; z-index:1000; text-align:center;
   background:{palette.TRAINING_BAND}; color:{ROAD_CASING}; font-weight:bold; letter-spacing:4px;
   font-size:13px; pointer-events:none; }}
+.crmap-training .leaflet-top {{ top:20px; }}
 .crmap-watermark {{ position:absolute; top:50%; left:50%; z-index:450; pointer-events:none;
   transform:translate(-50%,-50%) rotate(-25deg); font-size:120px; font-weight:bold;
   color:{palette.TRAINING_BAND}; opacity:0.13; letter-spacing:12px; }}
@@ -168,12 +172,34 @@ def _css(training: bool) -> str:
 """
 
 
+def _label_points(features: list[dict]) -> list[Point]:
+    """One label point per area: inside it, and for multi-part areas as far from other labels as possible."""
+    geoms = [shape(f["geometry"]) for f in features]
+    points: list[Point | None] = [None] * len(geoms)
+    multi = [i for i, g in enumerate(geoms) if len(getattr(g, "geoms", [g])) > 1 and _is_corridor(features[i])]
+    for i, g in enumerate(geoms):
+        if i not in multi:
+            largest = max(getattr(g, "geoms", [g]), key=lambda part: part.area)
+            points[i] = polylabel(largest, tolerance=0.002)
+    placed = [p for p in points if p is not None]
+    for i in multi:  # corridors: the part-centre furthest from every county label
+        candidates = [part.representative_point() for part in geoms[i].geoms if part.area > 0.0005 * geoms[i].area]
+        points[i] = max(candidates or [geoms[i].representative_point()],
+                        key=lambda c: min((c.distance(p) for p in placed), default=0.0))
+        placed.append(points[i])
+    return [p for p in points if p is not None]
+
+
+def _is_corridor(feature: dict) -> bool:
+    return feature["properties"].get("code") == "motorways"
+
+
 def _add_areas(m: folium.Map, areas_geojson: dict,
                room_colours: dict[str, str]) -> tuple[folium.FeatureGroup, folium.GeoJson]:
     """Area polygons and permanent labels into the "Areas" overlay; returns (group, polygon layer)."""
     group = folium.FeatureGroup(name="Areas", show=True).add_to(m)
     # Counties first, the motorway corridor on top so the thin band stays visible.
-    features = sorted(areas_geojson["features"], key=lambda f: f["properties"].get("code") == "motorways")
+    features = sorted(areas_geojson["features"], key=_is_corridor)
     layer = folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
         name="areas",
@@ -182,11 +208,11 @@ def _add_areas(m: folium.Map, areas_geojson: dict,
         tooltip=folium.GeoJsonTooltip(fields=["name", "room"], aliases=["Area", "Room"]),
         control=False,
     ).add_to(group)
-    for feature in features:
+    for feature, point in zip(features, _label_points(features)):
         props = feature["properties"]
-        point = shape(feature["geometry"]).representative_point()
         folium.Marker(
             (point.y, point.x),
+            pane=LABEL_PANE,
             icon=folium.DivIcon(
                 html=_label_html(props.get("name", props["code"]), props.get("room"), props["code"], room_colours),
                 icon_size=(0, 0), class_name="crmap-label-anchor"),
@@ -214,7 +240,7 @@ def _add_roads(m: folium.Map, roads_geojson: dict) -> folium.FeatureGroup:
                 shields[ref] = geom
         for ref, geom in shields.items():
             mid = geom.interpolate(0.5, normalized=True)
-            folium.Marker((mid.y, mid.x), interactive=False, icon=folium.DivIcon(
+            folium.Marker((mid.y, mid.x), interactive=False, pane=LABEL_PANE, icon=folium.DivIcon(
                 html=f'<div class="crmap-road-shield">{html.escape(ref)}</div>',
                 icon_size=(0, 0), class_name="crmap-label-anchor")).add_to(group)
     if junctions:
@@ -247,7 +273,8 @@ def build_base_map(
                     "geometries": [f["geometry"] for f in areas_geojson["features"]]}).bounds
     centre = ((bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2)
     m = folium.Map(location=centre, zoom_start=9, tiles=None, control_scale=True,
-                   attribution_control=bool(tile_url), min_zoom=6, max_zoom=18)
+                   attribution_control=bool(tile_url), min_zoom=6, max_zoom=18,
+                   zoom_snap=0.25, zoom_delta=0.5)
     # Instance attributes, so folium's class-level CDN lists are never rendered (nor mutated).
     m.default_js = [("leaflet", "leaflet/leaflet.js"), ("crmap_api", "map_api.js")]
     m.default_css = [("leaflet_css", "leaflet/leaflet.css")]
@@ -255,9 +282,10 @@ def build_base_map(
         folium.TileLayer(tiles=tile_url, attr="Configured tile server", name="Tiles",
                          overlay=False, control=False).add_to(m)
 
+    folium.map.CustomPane(LABEL_PANE, z_index=450, pointer_events=False).add_to(m)
     area_group, areas = _add_areas(m, areas_geojson, room_colours)
     _add_roads(m, roads_geojson)
-    groups = {name: folium.FeatureGroup(name=name, show=True).add_to(m) for name in ("Units", "Incidents", "AVL trails")}
+    groups = {name: folium.FeatureGroup(name=name, show=True).add_to(m) for name in OVERLAYS[2:]}
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
     root = m.get_root()

@@ -2,7 +2,7 @@
 (function () {
   'use strict';
   var crmap = window.crmap = {};
-  var TRAIL_LEN = 10, LOW_ZOOM = 11, FEW_UNITS = 150, SELECT_MIN_ZOOM = 12;
+  var TRAIL_LEN = 10, LOW_ZOOM = 11, FEW_UNITS = 150;
   var BADGES = [['arv', 'ARV'], ['armed', 'ARV'], ['dog', 'DOG'], ['roads', 'RPU'], ['rpu', 'RPU'],
     ['public_order', 'PO'], ['cid', 'CID'], ['neighbourhood', 'NH'], ['pcso', 'CSO'],
     ['irv', 'IRV'], ['response', 'IRV']];
@@ -164,8 +164,8 @@
     var cur = incidents[selectedId]; if (!cur) { return false; }
     restyleIncident(cur);
     var ll = cur.marker.getLatLng();
-    if (map.getZoom() < SELECT_MIN_ZOOM && !map.getBounds().pad(-0.1).contains(ll)) { map.setView(ll, SELECT_MIN_ZOOM); }
-    else { map.panTo(ll); }
+    // Pan only when it is off-centre (outside the middle 60 % of the view): no needless jumps.
+    whenSized(function () { if (!map.getBounds().pad(-0.2).contains(ll)) { map.panTo(ll); } });
     return true;
   };
   crmap.selected = function () { return selectedId; };
@@ -197,10 +197,14 @@
     });
     return out;
   };
+  function whenSized(fn) {  // a hidden (0 x 0) view cannot fit bounds: wait for its first real size
+    var s = map.getSize();
+    if (s.x > 0 && s.y > 0) { fn(); } else { map.once('resize', function () { whenSized(fn); }); }
+  }
   crmap.fitTo = function (code) {
     var b = null;
     if (code) { areasLayer.eachLayer(function (l) { if (l.feature.properties.code === code) { b = l.getBounds(); } }); }
-    map.fitBounds(b || L.latLngBounds(cfg.bounds), {padding: [20, 20]});
+    whenSized(function () { map.fitBounds(b || L.latLngBounds(cfg.bounds), {padding: [20, 20]}); });
     return !!b;
   };
 
@@ -237,9 +241,10 @@
     }});
     new Legend({position: 'bottomright'}).addTo(map);
     if (cfg.overlayHtml) { map.getContainer().insertAdjacentHTML('beforeend', cfg.overlayHtml); }
+    if (cfg.training) { L.DomUtil.addClass(map.getContainer(), 'crmap-training'); }
     map.on('zoomend', lowZoomClass); lowZoomClass();
     map.on('contextmenu', function (e) { emit('mapContextMenu', [e.latlng.lat, e.latlng.lng]); });
-    map.fitBounds(L.latLngBounds(cfg.bounds), {padding: [10, 10], animate: false});
+    whenSized(function () { map.fitBounds(L.latLngBounds(cfg.bounds), {padding: [10, 10], animate: false}); });
     if (!connectBridge()) { window.addEventListener('load', connectBridge); }
     crmap.ready = true;
   };

@@ -68,6 +68,7 @@ def test_page_loads_offline_with_no_network_requests(qtbot, panel):
     assert {c: js(qtbot, panel, f"crmap.getArea('{c}') !== null") for c in codes} == {c: True for c in codes}
     wait_js(qtbot, panel, "crmap.bridgeConnected()", bool)
     assert panel.interceptor.blocked == []
+    assert panel.js_errors == []
 
 
 def test_position_update_moves_unit_marker(qtbot, panel):
@@ -162,6 +163,7 @@ def test_area_transfer_recolours_area_and_label(qtbot, panel):
     area = wait_js(qtbot, panel, "crmap.getArea('oxon')", lambda a: a["room"] == "south")
     assert area["colour"] == palette.ROOM_COLOURS["south"]
     assert panel.interceptor.blocked == []
+    assert panel.js_errors == []
 
 
 def test_changes_before_load_are_queued_then_flushed(qtbot, tmp_path):
@@ -174,7 +176,7 @@ def test_changes_before_load_are_queued_then_flushed(qtbot, tmp_path):
         pass
     unit = wait_js(qtbot, p, "crmap.getUnit('EARLY1')", lambda u: u is not None)
     assert (unit["lat"], unit["lon"]) == (51.52, -0.71) and p.js_calls == 1
-    assert p.interceptor.blocked == []
+    assert p.interceptor.blocked == [] and p.js_errors == []
 
 
 def test_base_map_is_offline_and_marks_training(tmp_path):

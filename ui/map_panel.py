@@ -73,6 +73,20 @@ class _Bridge(QObject):
         self.context.emit(float(lat), float(lon))
 
 
+class _Page(QWebEnginePage):
+    """Page that keeps the page's JavaScript errors, so tests and logs can see them."""
+
+    def __init__(self, profile: QWebEngineProfile, parent: QObject) -> None:
+        super().__init__(profile, parent)
+        self.js_errors: list[str] = []
+
+    def javaScriptConsoleMessage(self, level, message: str, line: int, source: str) -> None:  # noqa: N802
+        """Record errors (and still print them like the default implementation)."""
+        if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
+            self.js_errors.append(f"{source}:{line}: {message}")
+        super().javaScriptConsoleMessage(level, message, line, source)
+
+
 def _qwebchannel_js() -> str:
     """Qt's own qwebchannel.js, read from the Qt resource system (local, no network)."""
     f = QFile(":/qtwebchannel/qwebchannel.js")
@@ -133,7 +147,8 @@ class MapPanel(QWidget):
         self._profile = QWebEngineProfile(self)
         self.interceptor = NoNetworkInterceptor(self, allowed_url_templates=[tile_url] if tile_url else [])
         self._profile.setUrlRequestInterceptor(self.interceptor)
-        page = QWebEnginePage(self._profile, self.view)
+        page = _Page(self._profile, self.view)
+        self.js_errors = page.js_errors
         self.view.setPage(page)
         self._bridge = _Bridge(self)
         self._channel = QWebChannel(page)
