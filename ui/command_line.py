@@ -1,0 +1,93 @@
+"""The bottom command line (F2): short verbs for keyboard-first operators."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from controlroom.errors import ControlRoomError
+
+from .ops import run_op
+
+if TYPE_CHECKING:
+    from .context import ConsoleContext
+
+Handler = Callable[["ConsoleContext", str], str]
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    handler: Handler
+    help: str
+    blocking: bool = False  # True: run on the GUI thread (opens dialogs); else on a worker
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def register(self, verb: str, handler: Handler, help: str, *, blocking: bool = False) -> None:
+        self._commands[verb.upper()] = Command(verb.upper(), handler, help, blocking)
+
+    def find(self, line: str) -> tuple[Command | None, str]:
+        verb, _, args = line.strip().partition(" ")
+        return self._commands.get(verb.upper()), args.strip()
+
+    def help_text(self) -> str:
+        return "  ".join(f"{c.verb}: {c.help}" for c in sorted(self._commands.values(), key=lambda c: c.verb))
+
+
+COMMANDS = CommandRegistry()
+COMMANDS.register("HELP", lambda ctx, args: COMMANDS.help_text(), "list commands", blocking=True)
+
+
+class CommandLine(QWidget):
+    """Type a verb and arguments, Enter runs it; the result or error shows beside it."""
+
+    executed = Signal(str, str)  # line, message
+
+    def __init__(self, ctx: "ConsoleContext", registry: CommandRegistry = COMMANDS) -> None:
+        super().__init__()
+        self.ctx, self.registry = ctx, registry
+        self.setObjectName("commandLine")
+        self.edit = QLineEdit(placeholderText="Command (F2) — e.g. N, G1 <URN>, L <URN> text, HELP")
+        self.edit.setObjectName("commandEdit")
+        self.message = QLabel("")
+        self.message.setObjectName("commandMessage")
+        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        lay.addWidget(QLabel("▶"))
+        lay.addWidget(self.edit, 3)
+        lay.addWidget(self.message, 2)
+        self.edit.returnPressed.connect(self.run_current)
+
+    def run_current(self) -> None:
+        line = self.edit.text().strip()
+        if line:
+            self.run(line)
+
+    def run(self, line: str) -> None:
+        cmd, args = self.registry.find(line)
+        if cmd is None:
+            self._show(line, f"Unknown command '{line.split()[0]}'. Type HELP.", error=True)
+            return
+        if cmd.blocking:
+            try:
+                self._show(line, cmd.handler(self.ctx, args))
+            except ControlRoomError as exc:
+                self._show(line, str(exc), error=True)
+            return
+        run_op(self, lambda: cmd.handler(self.ctx, args), on_done=lambda msg: self._show(line, msg),
+               on_error=lambda exc: self._show(line, str(exc), error=True))
+
+    def _show(self, line: str, message: str, *, error: bool = False) -> None:
+        self.message.setText(message)
+        self.message.setProperty("error", error)
+        self.message.style().polish(self.message)
+        if not error:
+            self.edit.clear()
+        self.executed.emit(line, message)

@@ -1,0 +1,146 @@
+"""The console's main window: docks for every panel around the map, command line, status bar."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QVBoxLayout, QWidget
+
+from . import panels, themes
+from .command_line import CommandLine
+from .context import ConsoleContext
+from .status_bar import ConsoleStatusBar
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: ConsoleContext, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.ctx = ctx
+        s = ctx.session
+        self.setObjectName("mainWindow")
+        title = f"controlroom — {s.room.name or 'virtual room'} — {s.user.username} @ {s.console_id}"
+        self.setWindowTitle(("TRAINING — " + title) if ctx.training else title)
+        self.settings = QSettings("controlroom", "console")
+        self.docks: dict[str, QDockWidget] = {}
+        self.panels: dict[str, QWidget] = {}
+
+        central = QWidget()
+        lay = QVBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        self.band = self._training_band() if ctx.training else None
+        if self.band is not None:
+            lay.addWidget(self.band)
+        self.map = panels.build(panels.MAP, ctx)
+        self.panels["map"] = self.map
+        lay.addWidget(self.map, 1)
+        self.command_line = CommandLine(ctx)
+        lay.addWidget(self.command_line)
+        self.setCentralWidget(central)
+
+        for spec in panels.PANELS:
+            if spec.roles and s.user.role not in spec.roles:
+                continue
+            self._add_dock(spec)
+        self._tabify_defaults()
+        self.status = ConsoleStatusBar(ctx)
+        self.setStatusBar(self.status)
+        self._menus()
+        QShortcut(QKeySequence("F2"), self, activated=self.command_line.edit.setFocus)
+        self.apply_theme(theme or str(self.settings.value(f"theme/{s.user.username}", "light")))
+        self.resize(1600, 960)
+        self.restore_layout()
+
+    # -- building --------------------------------------------------------------------------------
+    def _training_band(self) -> QWidget | None:
+        try:
+            return importlib.import_module("ui.training_band").make_training_band(self.ctx)
+        except ModuleNotFoundError:
+            from .panels import placeholder
+            band = placeholder("TRAINING — exercise data only, never live")
+            band.setObjectName("trainingBand")
+            return band
+
+    def _add_dock(self, spec: panels.PanelSpec) -> None:
+        widget = panels.build(spec, self.ctx)
+        dock = QDockWidget(spec.title, self)
+        dock.setObjectName(f"dock_{spec.key}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
+                         | QDockWidget.DockWidgetClosable)
+        self.addDockWidget(spec.area, dock)
+        self.docks[spec.key] = dock
+        self.panels[spec.key] = widget
+
+    def _tabify_defaults(self) -> None:
+        d = self.docks
+        if "incident_form" in d and "contacts" in d:
+            self.tabifyDockWidget(d["incident_form"], d["contacts"])
+            d["incident_form"].raise_()
+        if "talkgroups" in d and "command" in d:
+            self.tabifyDockWidget(d["talkgroups"], d["command"])
+            d["talkgroups"].raise_()
+        left = [d[k] for k in ("incidents", "incident_form") if k in d]
+        if len(left) == 2:
+            self.resizeDocks(left, [480, 420], Qt.Vertical)
+        right = [d[k] for k in ("units", "talkgroups") if k in d]
+        if len(right) == 2:
+            self.resizeDocks(right, [520, 380], Qt.Vertical)
+        if left and right:
+            self.resizeDocks([left[0], right[0]], [560, 420], Qt.Horizontal)
+
+    def _menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        for key, dock in self.docks.items():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        for name in themes.THEMES:
+            act = QAction(f"{themes.THEMES[name]} theme", self)
+            act.triggered.connect(lambda _=False, n=name: self.apply_theme(n))
+            view.addAction(act)
+        reset = QAction("Reset layout", self)
+        reset.triggered.connect(self.reset_layout)
+        view.addAction(reset)
+        cmd = QAction("Command line", self, shortcut=QKeySequence("Ctrl+L"))
+        cmd.triggered.connect(self.command_line.edit.setFocus)
+        view.addAction(cmd)
+
+    # -- theme and layout ------------------------------------------------------------------------
+    def apply_theme(self, name: str) -> None:
+        self.theme = themes.apply(QApplication.instance(), name)
+        self.settings.setValue(f"theme/{self.ctx.session.user.username}", self.theme)
+
+    def _layout_key(self) -> str:
+        return f"layout/{self.ctx.session.user.username}"
+
+    def save_layout(self) -> None:
+        self.settings.setValue(self._layout_key() + "/state", self.saveState(LAYOUT_VERSION))
+        self.settings.setValue(self._layout_key() + "/geometry", self.saveGeometry())
+
+    def restore_layout(self) -> bool:
+        state = self.settings.value(self._layout_key() + "/state")
+        geometry = self.settings.value(self._layout_key() + "/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        return isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
+
+    def reset_layout(self) -> None:
+        self.settings.remove(self._layout_key())
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        self._tabify_defaults()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.save_layout()
+        for widget in self.panels.values():
+            closer = getattr(widget, "shutdown", None)
+            if callable(closer):
+                closer()
+        super().closeEvent(event)

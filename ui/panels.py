@@ -1,0 +1,65 @@
+"""Which panels a console shows, where they dock, and which module builds each.
+
+Each entry names a factory "module:function" taking the ConsoleContext; modules are imported
+lazily so a console still starts (with a placeholder) if one panel fails to load.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QWidget
+
+if TYPE_CHECKING:
+    from .context import ConsoleContext
+
+log = logging.getLogger(__name__)
+
+LEFT, RIGHT, BOTTOM = Qt.LeftDockWidgetArea, Qt.RightDockWidgetArea, Qt.BottomDockWidgetArea
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    key: str
+    title: str
+    area: Qt.DockWidgetArea
+    factory: str
+    roles: tuple[str, ...] = ()  # empty: every role
+
+
+MAP = PanelSpec("map", "Map", Qt.NoDockWidgetArea, "ui.map_panel:make_panel")
+PANELS: list[PanelSpec] = [
+    PanelSpec("incidents", "Incidents", LEFT, "ui.incident_list:make_panel"),
+    PanelSpec("incident_form", "Incident", LEFT, "ui.incident_form:make_panel"),
+    PanelSpec("contacts", "Contacts", LEFT, "ui.contacts_panel:make_panel"),
+    PanelSpec("units", "Units", RIGHT, "ui.units_panel:make_panel"),
+    PanelSpec("talkgroups", "Talk groups", RIGHT, "ui.talkgroups_panel:make_panel"),
+    PanelSpec("command", "Command", RIGHT, "ui.command_panel:make_panel"),
+]
+
+
+def build(spec: PanelSpec, ctx: "ConsoleContext") -> QWidget:
+    """The panel's widget, or a placeholder that says why it is missing."""
+    module_name, func = spec.factory.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            log.exception("panel %s failed to import", spec.key)
+        return placeholder(f"{spec.title}: not available in this build")
+    try:
+        return getattr(module, func)(ctx)
+    except Exception as exc:  # a broken panel must not stop the console
+        log.exception("panel %s failed", spec.key)
+        return placeholder(f"{spec.title} failed to load: {exc}")
+
+
+def placeholder(text: str) -> QWidget:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignCenter)
+    label.setObjectName("placeholder")
+    label.setWordWrap(True)
+    return label

@@ -1,0 +1,17 @@
+"""Light and dark ("night shift") themes from QSS files in resources/themes/."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QApplication
+
+from controlroom.config import RESOURCES
+
+THEMES = {"light": "Day (light)", "dark": "Night shift (dark)"}
+
+
+def apply(app: QApplication | None, name: str) -> str:
+    name = name if name in THEMES else "light"
+    if app is not None:
+        app.setStyle("Fusion")
+        app.setStyleSheet((RESOURCES / "themes" / f"{name}.qss").read_text(encoding="utf-8"))
+        app.setProperty("controlroomTheme", name)
+    return name
