@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox --disable-gpu")
 os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
+os.environ.setdefault("QSG_RHI_BACKEND", "null")  # no GL context offscreen: no RHI warnings
 
 import psycopg
 import pytest

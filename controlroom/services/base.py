@@ -81,6 +81,14 @@ class ServiceContext:
                 yield Tx(conn, self)
 
     @contextlib.contextmanager
+    def single(self) -> Iterator[Tx]:
+        """For an action written as ONE statement: autocommit, so BEGIN/COMMIT cost no round trips
+        (a single statement is atomic on its own)."""
+        with db_errors():
+            with self.engine.connect() as conn:
+                yield Tx(conn.execution_options(isolation_level="AUTOCOMMIT"), self)
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
         with db_errors():
             with self.engine.connect() as conn:
