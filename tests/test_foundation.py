@@ -182,3 +182,11 @@ def test_init_database_twice_is_harmless_and_live_refuses_training(db_url):
         open_session(db_url, "handler.north", "demo", "T-01", training=True)
     with pytest.raises(ControlRoomError):
         init_database(db_url, training=True)
+
+
+def test_import_linter_contract_keeps_qt_out_of_controlroom():
+    import shutil
+    from pathlib import Path
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    res = subprocess.run([exe], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert res.returncode == 0 and "broken" in res.stdout and "0 broken" in res.stdout, res.stdout[-2000:]
