@@ -81,7 +81,8 @@ class Session:
     def close(self) -> None:
         self.events.close()
         for svc in self._services.values():
-            closer = getattr(svc, "close", None)
+            # `shutdown`, not `close`: incidents.close(incident_id) is a domain action
+            closer = getattr(svc, "shutdown", None)
             if callable(closer):
                 closer()
         self.engine.dispose()

@@ -1,0 +1,313 @@
+"""Rooms service: the virtual room's areas changing hands, and which rooms are staffed.
+
+Writer of `areas.room_code`, `room_presence`, `area_transfers` and `consoles.last_seen` /
+`signed_out_at`. Ownership moves in one transaction with the open incidents of the moved areas
+(their `room_code` follows, so "my room" filters stay plain SQL) and one `room.*` event whose
+payload carries "area_rooms", which every session's area-ownership cache applies.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import text
+
+from ..errors import ControlRoomError, InvalidInput
+from .base import ServiceContext, Tx
+from .validate import text_field
+
+log = logging.getLogger(__name__)
+
+LIVE_AFTER_S = 15.0       # a console not heard from for this long no longer staffs its room
+HEARTBEAT_EVERY_S = 5.0   # three missed beats before a room is shown unstaffed
+
+# One statement per beat: stamp this console, recompute each room's staffed state and flip the
+# announced state only where it changed. ON CONFLICT ... WHERE re-checks the row it locked, so when
+# many consoles beat at once exactly one of them returns (and announces) each change.
+HEARTBEAT_SQL = """
+WITH me AS (
+  UPDATE consoles
+     SET last_seen = CASE WHEN :out THEN last_seen ELSE now() END,
+         signed_out_at = CASE WHEN :out THEN now() ELSE NULL END
+   WHERE id = :console
+  RETURNING id, CASE WHEN :out THEN NULL ELSE room_code END AS room_code),
+live AS (
+  SELECT r.code,
+         EXISTS (SELECT 1 FROM consoles c WHERE c.room_code = r.code AND c.id <> :console
+                   AND c.signed_out_at IS NULL AND c.last_seen > now() - make_interval(secs => :ttl))
+         OR EXISTS (SELECT 1 FROM me WHERE me.room_code = r.code) AS staffed
+  FROM rooms r)
+INSERT INTO room_presence AS p (room_code, staffed, changed_at)
+SELECT code, staffed, now() FROM live
+ON CONFLICT (room_code) DO UPDATE SET staffed = EXCLUDED.staffed, changed_at = now()
+  WHERE p.staffed IS DISTINCT FROM EXCLUDED.staffed
+RETURNING p.room_code, p.staffed
+"""
+
+STATUS_SQL = """
+SELECT r.code, r.name, r.site,
+  (SELECT count(*) FROM consoles c WHERE c.room_code = r.code AND c.signed_out_at IS NULL
+     AND c.last_seen > now() - make_interval(secs => :ttl)) AS live_consoles,
+  coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM areas a WHERE a.room_code = r.code),
+           '{}') AS areas,
+  coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM areas a WHERE a.home_room_code = r.code),
+           '{}') AS home_areas
+FROM rooms r ORDER BY r.code
+"""
+
+
+@dataclass(frozen=True)
+class RoomStatusView:
+    code: str
+    name: str
+    site: str
+    staffed: bool
+    live_consoles: int
+    areas: tuple[str, ...]       # owned now
+    home_areas: tuple[str, ...]  # owned normally
+
+
+@dataclass(frozen=True)
+class AreaView:
+    code: str
+    name: str
+    room_code: str
+    home_room_code: str
+
+    @property
+    def transferred(self) -> bool:
+        return self.room_code != self.home_room_code
+
+
+@dataclass(frozen=True)
+class TransferView:
+    """What one transfer / take-over / hand-back did."""
+
+    kind: str
+    to_room: Optional[str]
+    moved: dict[str, tuple[str, str]]      # area -> (from room, to room)
+    incident_ids: tuple[int, ...]
+    area_rooms: dict[str, str] = field(default_factory=dict)
+    reason: Optional[str] = None
+    seq: int = 0
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return tuple(self.moved)
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    id: int
+    at: datetime
+    kind: str
+    area_code: str
+    from_room: str
+    to_room: str
+    reason: Optional[str]
+    username: str
+    incidents_moved: int
+
+
+class RoomService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.live_after_s = LIVE_AFTER_S
+        self._room_names: dict[str, str] | None = None
+        self._hb_stop = threading.Event()
+        self._hb_thread: threading.Thread | None = None
+
+    # -- reading -------------------------------------------------------------------------------
+    def status(self) -> list[RoomStatusView]:
+        """Every room: staffed (≥ 1 console heard from recently), live consoles, owned areas."""
+        with self.ctx.read() as conn:
+            rows = conn.execute(text(STATUS_SQL), {"ttl": self.live_after_s}).mappings().all()
+        return [RoomStatusView(code=r["code"], name=r["name"], site=r["site"],
+                               staffed=r["live_consoles"] > 0, live_consoles=r["live_consoles"],
+                               areas=tuple(r["areas"]), home_areas=tuple(r["home_areas"])) for r in rows]
+
+    def areas(self) -> list[AreaView]:
+        with self.ctx.read() as conn:
+            rows = conn.execute(text("SELECT code, name, room_code, home_room_code FROM areas "
+                                     "ORDER BY code")).mappings().all()
+        return [AreaView(**r) for r in rows]
+
+    def history(self, *, limit: int = 50) -> list[TransferRecord]:
+        """Latest areas changing hands, newest first."""
+        with self.ctx.read() as conn:
+            rows = conn.execute(text(
+                "SELECT id, at, kind, area_code, from_room, to_room, reason, username, incidents_moved "
+                "FROM area_transfers ORDER BY id DESC LIMIT :n"), {"n": max(1, min(int(limit), 1000))}
+            ).mappings().all()
+        return [TransferRecord(**r) for r in rows]
+
+    def room_names(self) -> dict[str, str]:
+        if self._room_names is None:
+            with self.ctx.read() as conn:
+                self._room_names = dict(conn.execute(text("SELECT code, name FROM rooms")).all())
+        return self._room_names
+
+    @property
+    def my_room(self) -> str | None:
+        return self.ctx.actor.room_code
+
+    def owner_of(self, area_code: str) -> str:
+        """The room handling an area now (from the session's live cache)."""
+        return self.ctx.area_rooms[area_code]
+
+    # -- presence ------------------------------------------------------------------------------
+    def heartbeat(self) -> dict[str, bool]:
+        """Stamp this console as live; returns the rooms whose staffed state this beat changed."""
+        return self._beat(signing_out=False)
+
+    def sign_out(self) -> dict[str, bool]:
+        """This console stops staffing its room now (called on close)."""
+        return self._beat(signing_out=True)
+
+    def _beat(self, *, signing_out: bool) -> dict[str, bool]:
+        a = self.ctx.actor
+        with self.ctx.tx() as tx:
+            changed = {r[0]: r[1] for r in tx.execute(HEARTBEAT_SQL, {
+                "out": signing_out, "console": a.console_id, "ttl": self.live_after_s}).all()}
+            if changed:  # presence is telemetry, not a record: no audit row
+                tx.emit("console.presence", a.console_id,
+                        {"changed": changed, "console_id": a.console_id, "room": a.room_code,
+                         "signed_out": signing_out}, room=a.room_code, audit=False)
+        return changed
+
+    def start_heartbeat(self, *, every_s: float = HEARTBEAT_EVERY_S) -> None:
+        """Beat now and then every `every_s` on a background thread until `shutdown()` (Session.close calls it)."""
+        if self._hb_thread is not None:
+            return
+        self._hb_stop.clear()
+        self._hb_thread = threading.Thread(target=self._heartbeat_loop, args=(every_s,),
+                                           name="controlroom-heartbeat", daemon=True)
+        self._hb_thread.start()
+
+    def _heartbeat_loop(self, every_s: float) -> None:
+        while True:
+            try:
+                self.heartbeat()
+            except ControlRoomError as exc:  # DB down: the listener already shows it; keep beating
+                log.debug("heartbeat failed: %s", exc)
+            except Exception:
+                log.exception("heartbeat failed")
+            if self._hb_stop.wait(every_s):
+                return
+
+    def shutdown(self) -> None:
+        """Stop the heartbeat and sign out, so the room shows unstaffed at once if we were last."""
+        thread, self._hb_thread = self._hb_thread, None
+        if thread is None:
+            return
+        self._hb_stop.set()
+        thread.join(timeout=5)
+        try:
+            self.sign_out()
+        except ControlRoomError:
+            pass  # DB gone: the TTL retires this console instead
+
+    # -- areas changing hands ------------------------------------------------------------------
+    def transfer_area(self, area_code: str, to_room: str, *, reason: str) -> TransferView:
+        """Move one area (and its open incidents) to another room (supervisor and above)."""
+        ctx = self.ctx
+        ctx.require("room.transfer_area", entity=f"area:{area_code}", what="transfer areas between rooms")
+        if not isinstance(area_code, str) or area_code not in ctx.area_rooms:
+            raise InvalidInput(f"Area '{area_code}' is not recognised. Areas are: "
+                               f"{', '.join(sorted(ctx.area_rooms))}.", field="area_code")
+        names = self.room_names()
+        if not isinstance(to_room, str) or to_room not in names:
+            raise InvalidInput(f"Room '{to_room}' is not recognised. Rooms are: {', '.join(sorted(names))}.",
+                               field="to_room")
+        why = text_field(reason, "Reason", field="reason", max_len=500)
+        with ctx.tx() as tx:
+            current = tx.execute("SELECT room_code FROM areas WHERE code = :a FOR UPDATE",
+                                 {"a": area_code}).scalar_one()
+            if current == to_room:
+                raise InvalidInput(f"{area_code} is already handled by the {names[to_room]}.",
+                                   field="to_room")
+            view = self._move(tx, "transfer", {area_code: (current, to_room)}, why, to_room=to_room)
+        return self._applied(view)
+
+    def take_over_all(self, *, reason: str) -> TransferView:
+        """Business continuity: every area moves to the caller's room in one transaction (inspector)."""
+        ctx = self.ctx
+        ctx.require("room.take_over", entity="areas:all", what="take over all areas")
+        me = ctx.actor.room_code
+        if me is None:
+            raise InvalidInput("You have no home room, so there is no room to take the areas over to.")
+        why = text_field(reason, "Reason", field="reason", max_len=500)
+        with ctx.tx() as tx:
+            rows = tx.execute("SELECT code, room_code FROM areas WHERE room_code <> :me ORDER BY code "
+                              "FOR UPDATE", {"me": me}).all()
+            if not rows:
+                raise InvalidInput(f"The {self.room_names().get(me, me)} already handles every area.")
+            view = self._move(tx, "take_over", {c: (r, me) for c, r in rows}, why, to_room=me)
+        return self._applied(view)
+
+    def hand_back(self, *, reason: str | None = None) -> TransferView:
+        """Restore the normal split: every area back to its home room (inspector)."""
+        ctx = self.ctx
+        ctx.require("room.hand_back", entity="areas:all", what="hand areas back to their rooms")
+        why = text_field(reason, "Reason", field="reason", max_len=500, required=False)
+        with ctx.tx() as tx:
+            rows = tx.execute("SELECT code, room_code, home_room_code FROM areas "
+                              "WHERE room_code <> home_room_code ORDER BY code FOR UPDATE").all()
+            if not rows:
+                raise InvalidInput("Every area is already with its normal room; nothing to hand back.")
+            view = self._move(tx, "hand_back", {c: (r, h) for c, r, h in rows}, why, to_room=None)
+        return self._applied(view)
+
+    def _move(self, tx: Tx, kind: str, moved: dict[str, tuple[str, str]], reason: str | None,
+              *, to_room: str | None) -> TransferView:
+        a = self.ctx.actor
+        codes = list(moved)
+        tx.execute("UPDATE areas AS a SET room_code = m.to_room FROM unnest(CAST(:codes AS text[]), "
+                   "CAST(:tos AS text[])) AS m(code, to_room) WHERE a.code = m.code",
+                   {"codes": codes, "tos": [moved[c][1] for c in codes]})
+        # Open incidents follow their area; closed ones keep the room that handled them.
+        inc = tx.execute("UPDATE incidents AS i SET room_code = a.room_code FROM areas a "
+                         "WHERE a.code = i.area_code AND i.area_code = ANY(:codes) "
+                         "AND i.status <> 'closed' AND i.room_code <> a.room_code "
+                         "RETURNING i.id, i.area_code", {"codes": codes}).all()
+        ids = sorted(r[0] for r in inc)
+        per_area: dict[str, int] = {}
+        for _, area in inc:
+            per_area[area] = per_area.get(area, 0) + 1
+        names = self.room_names()
+        tx.execute("INSERT INTO area_transfers (kind, area_code, from_room, to_room, reason, username, "
+                   "console_id, incidents_moved) SELECT :k, m.code, m.f, m.t, :r, :u, :c, m.n FROM "
+                   "unnest(CAST(:codes AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]), "
+                   "CAST(:ns AS int[])) AS m(code, f, t, n)",
+                   {"k": kind, "r": reason, "u": a.username, "c": a.console_id, "codes": codes,
+                    "froms": [moved[c][0] for c in codes], "tos": [moved[c][1] for c in codes],
+                    "ns": [per_area.get(c, 0) for c in codes]})
+        if ids:  # the incident's own log says who handled it when
+            tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
+                       "SELECT i.id, :u, :c, 'room', 'Now handled by the ' || r.name || ' (' || :what "
+                       "|| ' of area ' || i.area_code || ')' || coalesce(': ' || :r, '.') "
+                       "FROM incidents i JOIN rooms r ON r.code = i.room_code WHERE i.id = ANY(:ids)",
+                       {"u": a.username, "c": a.console_id, "what": kind.replace("_", " "),
+                        "r": reason, "ids": ids})
+        area_rooms = dict(tx.execute("SELECT code, room_code FROM areas").all())
+        event = {"transfer": "room.area_transferred", "take_over": "room.take_over",
+                 "hand_back": "room.hand_back"}[kind]
+        payload: dict[str, Any] = {
+            "kind": kind, "to_room": to_room, "reason": reason, "by": a.username,
+            "by_name": a.display_name, "by_room": a.room_code,
+            "moved": {c: {"from": f, "to": t, "incidents": per_area.get(c, 0)} for c, (f, t) in moved.items()},
+            "room_names": names, "incident_ids": ids, "area_rooms": area_rooms}
+        if kind == "transfer":
+            payload.update(area_code=codes[0], from_room=moved[codes[0]][0])
+        seq = tx.emit(event, codes[0] if kind == "transfer" else "all", payload,
+                      room=to_room or a.room_code)
+        return TransferView(kind=kind, to_room=to_room, moved=moved, incident_ids=tuple(ids),
+                            area_rooms=area_rooms, reason=reason, seq=seq)
+
+    def _applied(self, view: TransferView) -> TransferView:
+        # Our own cache follows at once; the event brings the same map to every other console.
+        self.ctx.area_rooms.update(view.area_rooms)
+        return view
