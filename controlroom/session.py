@@ -16,7 +16,8 @@ from .services.base import Actor, ServiceContext, db_errors, to_json
 from .services.events import Event, EventService
 
 log = logging.getLogger(__name__)
-_hasher = argon2.PasswordHasher()
+_hasher = argon2.PasswordHasher()  # argon2id with the library's current defaults
+MAX_FAILED_SIGN_INS = 5
 
 # attribute -> (module, class). Each service is built on first use with the session's context.
 SERVICES: dict[str, tuple[str, str]] = {
@@ -28,6 +29,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "rooms": ("controlroom.services.rooms", "RoomService"),
     "contacts": ("controlroom.services.contacts", "ContactService"),
     "audit": ("controlroom.services.audit", "AuditService"),
+    "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
 }
 
 
@@ -69,6 +71,8 @@ class Session:
                 module, cls = SERVICES[name]
                 svc = getattr(importlib.import_module(module), cls)(self.ctx)
                 self._services[name] = svc
+                if callable(getattr(svc, "on_event", None)):  # e.g. despatch keeps its unit index live
+                    self.events.subscribe(svc.on_event)
             return svc
         raise AttributeError(name)
 
@@ -116,7 +120,8 @@ def _sign_in(engine: Engine, url: str, username: str, password: str, console_id:
                 "This is a TRAINING database; sign in from a training console." if mode == "training"
                 else "This is the LIVE database; a training console may never connect to it.")
         row = conn.execute(text("SELECT username, display_name, password_hash, role, home_room_code, "
-                                "locked FROM users WHERE username = :u"), {"u": username}).mappings().first()
+                                "locked, failed_attempts FROM users WHERE username = :u"),
+                           {"u": username}).mappings().first()
         area_rows = conn.execute(text("SELECT code, name, room_code, geojson FROM areas")).mappings().all()
     actor = Actor(username=username, role=row["role"] if row else "", console_id=console_id,
                   room_code=row["home_room_code"] if row else None,
@@ -125,13 +130,19 @@ def _sign_in(engine: Engine, url: str, username: str, password: str, console_id:
         {"properties": {"code": r["code"], "name": r["name"]}, "geometry": r["geojson"]} for r in area_rows)
     ctx = ServiceContext(engine=engine, actor=actor, areas=areas,
                          area_rooms={r["code"]: r["room_code"] for r in area_rows}, training=training)
+    if row is not None and row["locked"]:
+        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="account locked")
+        raise NotPermitted("This account is locked after repeated wrong passwords. "
+                           "Ask a supervisor to unlock it.")
     if row is None or not _password_ok(row["password_hash"], password):
         ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="wrong user name or password")
+        if row is not None and _count_failure(ctx, username):
+            raise NotPermitted(f"Wrong password. The account is now locked after {MAX_FAILED_SIGN_INS} "
+                               "failed attempts; ask a supervisor to unlock it.")
         raise NotPermitted("Wrong user name or password.")
-    if row["locked"]:
-        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="account locked")
-        raise NotPermitted("This account is locked. Ask a supervisor to unlock it.")
     with ctx.tx() as tx:
+        if row["failed_attempts"]:
+            tx.execute("UPDATE users SET failed_attempts = 0 WHERE username = :u", {"u": username})
         room = tx.execute("SELECT code, name, site FROM rooms WHERE code = :c",
                           {"c": actor.room_code}).mappings().first()
         tx.execute("INSERT INTO consoles (id, room_code, username) VALUES (:id, :room, :u) "
@@ -147,6 +158,19 @@ def _sign_in(engine: Engine, url: str, username: str, password: str, console_id:
     room_view = RoomView(**room) if room else RoomView(code="", name="(no room)", site="")
     # Start from just before our own sign-in so this console sees everything after it.
     return Session(url=url, engine=engine, ctx=ctx, user=user, room=room_view, last_seen=last_seen - 1)
+
+
+def _count_failure(ctx: ServiceContext, username: str) -> bool:
+    """One more failed sign-in; True when this one locked the account (the lock is audited)."""
+    with ctx.tx() as tx:
+        locked = tx.execute(
+            "UPDATE users SET failed_attempts = failed_attempts + 1, "
+            "locked = locked OR failed_attempts + 1 >= :max WHERE username = :u "
+            "RETURNING locked AND failed_attempts = :max", {"u": username, "max": MAX_FAILED_SIGN_INS}).scalar()
+        if locked:
+            tx.emit("user.locked", username, {"username": username, "reason": "repeated wrong passwords",
+                                              "failed_attempts": MAX_FAILED_SIGN_INS})
+    return bool(locked)
 
 
 def _password_ok(stored: str, password: str) -> bool:

@@ -190,3 +190,25 @@ def test_import_linter_contract_keeps_qt_out_of_controlroom():
     exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
     res = subprocess.run([exe], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert res.returncode == 0 and "broken" in res.stdout and "0 broken" in res.stdout, res.stdout[-2000:]
+
+
+def test_five_wrong_passwords_lock_the_account_and_the_lock_is_audited(fresh_db_url):
+    for i in range(4):
+        with pytest.raises(NotPermitted, match="Wrong user name or password"):
+            open_session(fresh_db_url, "despatch.north", "guess", "N-50")
+    with pytest.raises(NotPermitted, match="now locked"):
+        open_session(fresh_db_url, "despatch.north", "guess", "N-50")
+    with pytest.raises(NotPermitted, match="locked"):  # even the right password now
+        open_session(fresh_db_url, "despatch.north", "demo", "N-50")
+    with open_session(fresh_db_url, "auditor", "demo", "A-1") as a:
+        assert a.audit.search(action="user.locked", entity="user:despatch.north")
+
+
+def test_a_good_sign_in_resets_the_failure_count(fresh_db_url):
+    for i in range(4):
+        with pytest.raises(NotPermitted):
+            open_session(fresh_db_url, "handler.south", "guess", "S-50")
+    open_session(fresh_db_url, "handler.south", "demo", "S-50").close()
+    for i in range(4):
+        with pytest.raises(NotPermitted, match="Wrong user name"):
+            open_session(fresh_db_url, "handler.south", "guess", "S-50")

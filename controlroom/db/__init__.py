@@ -38,9 +38,11 @@ def create_database(url: str) -> bool:
         return True
 
 
-def init_database(url: str, *, demo: bool = True, training: bool = False) -> None:
+def init_database(url: str, *, demo: bool = True, training: bool = False,
+                  live_url: str | None = None) -> None:
     """Create (if needed) and migrate the database, mark it live/training, seed the demo force.
 
+    A training database copies its reference data from `live_url` when given.
     Safe to call twice and from two consoles at once (migrations and seeding hold a lock).
     """
     try:
@@ -62,10 +64,12 @@ def init_database(url: str, *, demo: bool = True, training: bool = False) -> Non
             if demo and not seeded:
                 if training:
                     from .training_copy import seed_training  # provided by the training-room work
-                    seed_training(conn)
+                    seed_training(conn, live_url=live_url)
                 else:
                     from ..seed import seed_reference
                     seed_reference(conn)
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
+            from .roles import apply_grants
+            apply_grants(conn)  # no-op unless the controlroom_app role exists (shared servers)
     finally:
         engine.dispose()
