@@ -1,0 +1,338 @@
+"""Contact service: the writer of `contacts` — one virtual queue for every channel.
+
+Life of a contact: queued → taken (one operator, exclusively) → answered (phone) / assessed
+(digital, THRIVE) → resolved or to_incident. A caller may leave the queue as a call-back (state
+'callback') and keeps the original queue_time, so they come back at their old place.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Optional
+
+from .. import config
+from ..errors import Conflict, InvalidInput
+from .base import ServiceContext, to_json
+from .contact_rules import scan
+from .validate import code_field, int_id, text_field
+from .views import parse_ts, view_from
+
+THRIVE_KEYS = ("threat", "harm", "risk", "investigation", "vulnerability", "engagement")
+STATE_WORDS = {"queued": "waiting in the queue", "callback": "waiting for a call-back",
+               "taken": "taken", "answered": "answered", "abandoned": "abandoned",
+               "assessed": "assessed", "resolved": "resolved", "to_incident": "already an incident"}
+
+
+@dataclass(frozen=True)
+class ContactView:
+    id: int
+    channel: str
+    priority: int
+    state: str
+    received_at: datetime
+    from_addr: str
+    flagged_emergency: bool = False
+    needs_review: bool = False
+    base_priority: int = 4
+    queue_time: Optional[datetime] = None
+    text: Optional[str] = None
+    repeat_count: int = 0
+    flag_reason: Optional[str] = None
+    taken_by: Optional[str] = None
+    taken_console: Optional[str] = None
+    taken_at: Optional[datetime] = None
+    answered_at: Optional[datetime] = None
+    abandoned_at: Optional[datetime] = None
+    assessed_at: Optional[datetime] = None
+    thrive: Optional[dict[str, Any]] = None
+    callback_count: int = 0
+    callback_at: Optional[datetime] = None
+    resolved_at: Optional[datetime] = None
+    resolution: Optional[str] = None
+    incident_id: Optional[int] = None
+    review_outcome: Optional[str] = None
+    reviewed_by: Optional[str] = None
+    reviewed_at: Optional[datetime] = None
+    review_reason: Optional[str] = None
+
+    @property
+    def from_(self) -> str:
+        return self.from_addr
+
+    @property
+    def repeat_caller(self) -> bool:
+        return self.repeat_count > 0
+
+    @property
+    def kind(self) -> str:
+        return channel_kind(self.channel)
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in ("queued", "callback")
+
+
+def contact_view(row: Any) -> ContactView:
+    """From a DB row or an event payload (JSON: timestamps are strings)."""
+    d = dict(row)
+    d["queue_time"] = parse_ts(d.get("queue_time"))
+    return view_from(ContactView, d)
+
+
+def channel_kind(channel: str) -> str:
+    return str(config.channels().get(channel, {}).get("kind", "phone"))
+
+
+def contact_policy() -> dict[str, Any]:
+    return config.load_resource("contact_policy")
+
+
+def from_key(value: str) -> str:
+    """Normalised caller identity for repeat-caller matching: email lower-case, phone digits (0…)."""
+    v = value.strip().lower()
+    if "@" in v:
+        return v
+    digits = re.sub(r"\D", "", v)
+    if not digits:
+        return v
+    if digits.startswith("44") and len(digits) > 10:
+        digits = "0" + digits[2:]
+    return digits
+
+
+_RETURN_EMIT = ("SELECT c.*, cr_emit(CAST(:kind AS text), c.id::text, CAST(:room AS text), to_jsonb(c), "
+                "CAST(:u AS text), CAST(:role AS text), CAST(:console AS text)) AS seq FROM c")
+
+RECEIVE_SQL = """
+WITH c AS (
+  INSERT INTO contacts (channel, base_priority, priority, from_addr, from_key, text, repeat_count,
+                        received_at, queue_time, flagged_emergency, needs_review, flag_reason)
+  VALUES (:channel, :base, :prio, :from_addr, CAST(:from_key AS text), :text,
+          (SELECT count(*) FROM contacts p WHERE p.from_key = CAST(:from_key AS text)
+             AND p.received_at > coalesce(CAST(:at AS timestamptz), now()) - make_interval(days => :days)
+             AND p.received_at <= coalesce(CAST(:at AS timestamptz), now())),
+          coalesce(CAST(:at AS timestamptz), now()), coalesce(CAST(:at AS timestamptz), now()),
+          :flagged, :flagged, :reason)
+  RETURNING *)
+""" + _RETURN_EMIT
+
+# Exclusive pickup: SKIP LOCKED lets two handlers walk the queue at once without ever sharing a row.
+NEXT_SQL = """
+WITH c AS (
+  UPDATE contacts SET state = 'taken', taken_by = :u, taken_console = :console, taken_at = now(),
+                      updated_at = now()
+  WHERE id = (SELECT id FROM contacts
+              WHERE state IN ('queued', 'callback')
+                AND (CAST(:skills AS text[]) IS NULL OR channel = ANY(CAST(:skills AS text[])))
+              ORDER BY priority, queue_time, id
+              FOR UPDATE SKIP LOCKED LIMIT 1)
+    AND state IN ('queued', 'callback')
+  RETURNING *)
+""" + _RETURN_EMIT
+
+
+class ContactService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # ---- writes -------------------------------------------------------------------------------
+    def receive(self, channel: str, *, from_: str, text: str | None = None,
+                at: datetime | None = None) -> ContactView:
+        """Queue a new contact; priority from its channel, raised to 1 when its text needs a human."""
+        ctx = self.ctx
+        ctx.require("contact.handle", what="take contacts")
+        channel = code_field(channel, "Channel", field="channel", allowed=config.channels())
+        sender = text_field(from_, "Caller number or address", field="from_", max_len=200,
+                            multiline=False)
+        body = text_field(text, "Contact text", field="text", max_len=4000, required=False)
+        at = _timestamp(at, "at")
+        base = int(config.channels()[channel]["priority"])
+        hits = scan(body) if base > 1 else []
+        params = {"channel": channel, "base": base, "prio": 1 if hits else base, "from_addr": sender,
+                  "from_key": from_key(sender or ""), "text": body, "at": at,
+                  "days": int(contact_policy().get("repeat_caller_days", 28)),
+                  "flagged": bool(hits), "reason": "; ".join(hits) or None,
+                  "kind": "contact.flagged" if hits else "contact.received", **self._who()}
+        with ctx.tx() as tx:
+            row = tx.execute(RECEIVE_SQL, params).mappings().one()
+        return contact_view(row)
+
+    def next_contact(self, *, skills: Iterable[str] | None = None) -> ContactView | None:
+        """Take the highest-priority, longest-waiting contact this operator is skilled for."""
+        ctx = self.ctx
+        ctx.require("contact.handle", what="take contacts")
+        skill_list = None
+        if skills is not None:
+            skill_list = [code_field(s, "Skill channel", field="skills", allowed=config.channels())
+                          for s in skills]
+        with ctx.tx() as tx:
+            row = tx.execute(NEXT_SQL, {"skills": skill_list, "kind": "contact.taken",
+                                        **self._who()}).mappings().first()
+        return None if row is None else contact_view(row)
+
+    def answer(self, contact_id: int, *, at: datetime | None = None) -> ContactView:
+        """The operator is now speaking with the caller (service-level clock stops here)."""
+        return self._move(contact_id, "contact.answered", "answered",
+                          "state = 'answered', answered_at = coalesce(CAST(:at AS timestamptz), now())",
+                          "state = 'taken' AND taken_by = :u", {"at": _timestamp(at, "at")})
+
+    def abandon(self, contact_id: int, *, at: datetime | None = None) -> ContactView:
+        """The caller hung up before being answered."""
+        return self._move(contact_id, "contact.abandoned", "abandoned",
+                          "state = 'abandoned', abandoned_at = coalesce(CAST(:at AS timestamptz), now())",
+                          "(state IN ('queued','callback') OR (state = 'taken' AND taken_by = :u))",
+                          {"at": _timestamp(at, "at")})
+
+    def request_callback(self, contact_id: int) -> ContactView:
+        """Back into the queue as a call-back at the original queue time (the caller keeps their place)."""
+        return self._move(contact_id, "contact.callback", "put down for a call-back",
+                          "state = 'callback', taken_by = NULL, taken_console = NULL, taken_at = NULL, "
+                          "callback_count = callback_count + 1, callback_at = now()",
+                          "(state IN ('queued','abandoned') OR (state IN ('taken','answered') "
+                          "AND taken_by = :u))", {})
+
+    def assess(self, contact_id: int, *, thrive: dict[str, str], at: datetime | None = None) -> ContactView:
+        """Acknowledge a (digital) contact with its THRIVE assessment."""
+        if not isinstance(thrive, dict) or set(thrive) - set(THRIVE_KEYS):
+            raise InvalidInput("THRIVE needs threat, harm, risk, investigation, vulnerability and "
+                               "engagement.", field="thrive")
+        clean = {k: text_field(thrive.get(k), f"THRIVE {k}", field=f"thrive.{k}", max_len=500)
+                 for k in THRIVE_KEYS}
+        return self._move(contact_id, "contact.assessed", "assessed",
+                          "state = 'assessed', assessed_at = coalesce(CAST(:at AS timestamptz), now()), "
+                          "thrive = CAST(:thrive AS jsonb)",
+                          "state IN ('taken','answered') AND taken_by = :u",
+                          {"thrive": to_json(clean), "at": _timestamp(at, "at")})
+
+    def resolve(self, contact_id: int, *, resolution: str, at: datetime | None = None) -> ContactView:
+        """Close the contact without deployment (advice given, referred, no police action…)."""
+        why = text_field(resolution, "Resolution", field="resolution", max_len=2000)
+        return self._move(contact_id, "contact.resolved", "resolved",
+                          "state = 'resolved', resolution = :why, "
+                          "resolved_at = coalesce(CAST(:at AS timestamptz), now())",
+                          "state IN ('taken','answered','assessed') AND taken_by = :u",
+                          {"why": why, "at": _timestamp(at, "at")})
+
+    def to_incident(self, contact_id: int, *, incident_type: str, lat: float, lon: float,
+                    summary: str | None = None, grade: str | None = None, address: str | None = None,
+                    caller_name: str | None = None, **flags: bool) -> ContactView:
+        """Create an incident pre-filled from the contact and link the contact to it.
+
+        Two transactions (the incident service owns its own): the contact is checked first and
+        marked only after the incident exists, so a failure never leaves a contact pointing nowhere.
+        """
+        from .incidents import IncidentService
+
+        c = self._held(contact_id, ("taken", "answered", "assessed"), "turned into an incident")
+        phone = c.from_addr if c.kind != "digital" and re.fullmatch(r"\+?[0-9 ()-]{3,30}", c.from_addr) else None
+        incident = IncidentService(self.ctx).create(
+            channel=c.channel, incident_type=incident_type, lat=lat, lon=lon, grade=grade,
+            summary=summary or (c.text or f"{c.channel} contact from {c.from_addr}")[:2000],
+            caller_name=caller_name, caller_phone=phone, address=address, **flags)
+        return self._move(contact_id, "contact.to_incident", "turned into an incident",
+                          "state = 'to_incident', incident_id = :inc, resolved_at = now(), resolution = :why",
+                          "state IN ('taken','answered','assessed') AND taken_by = :u",
+                          {"inc": incident.id, "why": f"incident {incident.urn}"})
+
+    def confirm_emergency(self, contact_id: int) -> ContactView:
+        """A human agrees the flagged text is an emergency: it stays priority 1."""
+        return self._move(contact_id, "contact.emergency_confirmed", "confirmed as an emergency",
+                          "needs_review = false, review_outcome = 'confirmed', reviewed_by = :u, "
+                          "reviewed_at = now()", "needs_review", {})
+
+    def dismiss_emergency(self, contact_id: int, *, reason: str) -> ContactView:
+        """A human rules the flag out: back to the channel's priority, same place in time."""
+        why = text_field(reason, "Reason for dismissing", field="reason", max_len=1000)
+        return self._move(contact_id, "contact.emergency_dismissed", "dismissed",
+                          "needs_review = false, flagged_emergency = false, priority = base_priority, "
+                          "review_outcome = 'dismissed', reviewed_by = :u, reviewed_at = now(), "
+                          "review_reason = :why", "needs_review", {"why": why})
+
+    # ---- reads --------------------------------------------------------------------------------
+    def get(self, contact_id: int) -> ContactView:
+        row = self._row(int_id(contact_id, "Contact"))
+        if row is None:
+            raise InvalidInput(f"No contact with reference {contact_id}.", field="id")
+        return contact_view(row)
+
+    def queue(self, *, limit: int = 500) -> list[ContactView]:
+        """Waiting contacts in the order next_contact hands them out."""
+        return self._list("state IN ('queued','callback') ORDER BY priority, queue_time, id LIMIT :n",
+                          {"n": int(limit)})
+
+    def active(self, *, mine: bool = False) -> list[ContactView]:
+        """Contacts held by operators (taken, answered, assessed); `mine` for this operator only."""
+        where = "state IN ('taken','answered','assessed')" + (" AND taken_by = :u" if mine else "")
+        return self._list(where + " ORDER BY taken_at, id", {"u": self.ctx.actor.username})
+
+    def caller_history(self, from_: str, *, limit: int = 20) -> list[ContactView]:
+        """Earlier contacts from the same number/email, newest first (repeat-caller view)."""
+        key = from_key(text_field(from_, "Caller", field="from_", max_len=200, multiline=False) or "")
+        return self._list("from_key = :k ORDER BY received_at DESC LIMIT :n", {"k": key, "n": int(limit)})
+
+    def service_levels(self, *, since: datetime, until: datetime | None = None) -> list[Any]:
+        """Service level per channel for contacts received in [since, until) (as of `until`/now)."""
+        from .contact_dashboard import service_levels
+        with self.ctx.read() as conn:
+            return service_levels(conn, since=_timestamp(since, "since"), until=_timestamp(until, "until"))
+
+    def dashboard(self, *, now: datetime | None = None) -> Any:
+        """Everything the dashboards and the wallboard show, from SQL aggregates and the rollup."""
+        from .contact_dashboard import snapshot
+        with self.ctx.read() as conn:
+            return snapshot(conn, now=_timestamp(now, "now"))
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _who(self) -> dict[str, Any]:
+        a = self.ctx.actor
+        return {"u": a.username, "role": a.role, "console": a.console_id, "room": a.room_code}
+
+    def _row(self, contact_id: int) -> Any:
+        with self.ctx.read() as conn:
+            from sqlalchemy import text as sql
+            return conn.execute(sql("SELECT * FROM contacts WHERE id = :id"), {"id": contact_id}).mappings().first()
+
+    def _list(self, where: str, params: dict[str, Any]) -> list[ContactView]:
+        from sqlalchemy import text as sql
+        with self.ctx.read() as conn:
+            rows = conn.execute(sql(f"SELECT * FROM contacts WHERE {where}"), params).mappings().all()
+        return [contact_view(r) for r in rows]
+
+    def _held(self, contact_id: Any, states: tuple[str, ...], verb: str) -> ContactView:
+        c = self.get(contact_id)
+        if c.state in ("taken", "answered", "assessed") and c.taken_by != self.ctx.actor.username:
+            raise Conflict(f"Contact {c.id} is being handled by {c.taken_by} (console {c.taken_console}).")
+        if c.state not in states:
+            raise InvalidInput(f"Contact {c.id} is {STATE_WORDS[c.state]}; it cannot be {verb} now.",
+                               field="id")
+        return c
+
+    def _move(self, contact_id: Any, kind: str, verb: str, set_sql: str, guard: str,
+              params: dict[str, Any]) -> ContactView:
+        """One conditional UPDATE + event; when the guard fails, say who or what is in the way."""
+        ctx = self.ctx
+        ctx.require("contact.handle", entity=f"contact:{contact_id}", what="handle contacts")
+        cid = int_id(contact_id, "Contact")
+        sql = (f"WITH c AS (UPDATE contacts SET {set_sql}, updated_at = now() "
+               f"WHERE id = :id AND {guard} RETURNING *) " + _RETURN_EMIT)
+        with ctx.tx() as tx:
+            row = tx.execute(sql, {"id": cid, "kind": kind, **self._who(), **params}).mappings().first()
+        if row is not None:
+            return contact_view(row)
+        c = self.get(cid)  # the guard failed: explain why (nothing was written)
+        if kind.startswith("contact.emergency"):
+            raise InvalidInput(f"Contact {cid} has no emergency flag waiting for review"
+                               f"{' (already ' + c.review_outcome + ')' if c.review_outcome else ''}.",
+                               field="id")
+        if c.state in ("taken", "answered", "assessed") and c.taken_by != ctx.actor.username:
+            raise Conflict(f"Contact {cid} is being handled by {c.taken_by} (console {c.taken_console}).")
+        raise InvalidInput(f"Contact {cid} is {STATE_WORDS[c.state]}; it cannot be {verb} now.", field="id")
+
+
+def _timestamp(value: Any, field: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise InvalidInput("Times must be timezone-aware date-times.", field=field)
+    return value
