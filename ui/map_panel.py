@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
 import shutil
 import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from PySide6 import QtWebChannel  # noqa: F401  (loads the qrc:/qtwebchannel/qwebchannel.js resource)
 from PySide6.QtCore import QFile, QIODevice, QObject, QTimer, QUrl, Signal, Slot
@@ -24,8 +26,16 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
 from ui import palette
+
+if TYPE_CHECKING:
+    from ui.context import ConsoleContext
+
+log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 250
 LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about"})
@@ -116,22 +126,28 @@ class MapPanel(QWidget):
         room_colours: dict[str, str] | None = None,
         tile_url: str | None = None,
         training: bool = False,
+        html_path: Path | None = None,
     ) -> None:
         super().__init__(parent)
-        if cache_dir is None:
-            cache_dir = Path(tempfile.mkdtemp(prefix="controlroom-map-"))
-            weakref.finalize(self, shutil.rmtree, str(cache_dir), True)
-        self.cache_dir = Path(cache_dir)
-        self.html_path = build_base_map(
-            self.cache_dir,
-            areas_geojson=areas_geojson if areas_geojson is not None else load_geojson(MAPS_DIR / "areas.geojson"),
-            roads_geojson=roads_geojson if roads_geojson is not None else _optional_geojson(MAPS_DIR / "roads.geojson"),
-            room_colours=room_colours or dict(palette.ROOM_COLOURS),
-            tile_url=tile_url,
-            training=training,
-        )
+        if html_path is not None:  # a prebuilt (cached) base map: nothing to build
+            self.html_path = Path(html_path)
+            self.cache_dir = self.html_path.parent
+        else:
+            if cache_dir is None:
+                cache_dir = Path(tempfile.mkdtemp(prefix="controlroom-map-"))
+                weakref.finalize(self, shutil.rmtree, str(cache_dir), True)
+            self.cache_dir = Path(cache_dir)
+            self.html_path = build_base_map(
+                self.cache_dir,
+                areas_geojson=areas_geojson if areas_geojson is not None else load_geojson(MAPS_DIR / "areas.geojson"),
+                roads_geojson=roads_geojson if roads_geojson is not None else _optional_geojson(MAPS_DIR / "roads.geojson"),
+                room_colours=room_colours or dict(palette.ROOM_COLOURS),
+                tile_url=tile_url,
+                training=training,
+            )
         self.js_calls = 0
         self.is_loaded = False
+        self.feed: Any = None  # ui.map_feed.MapFeed when built by make_panel
         self._units: dict[str, dict] = {}
         self._unit_removals: set[str] = set()
         self._incidents: dict[int, dict] = {}
@@ -262,6 +278,12 @@ class MapPanel(QWidget):
         self.js_calls += 1
         self.view.page().runJavaScript(f"crmap.applyBatch({json.dumps(batch, default=str)});", 0)
 
+    def shutdown(self) -> None:
+        """Console closing: stop the live feed and pending flushes."""
+        if self.feed is not None:
+            self.feed.stop()
+        self._timer.stop()
+
     # ---- page events ----
     def _on_load_finished(self, ok: bool) -> None:
         self.is_loaded = bool(ok)
@@ -277,6 +299,33 @@ class MapPanel(QWidget):
         menu.aboutToHide.connect(menu.deleteLater)
         self._menu = menu
         menu.popup(QCursor.pos())
+
+
+def _areas_from_database(ctx: "ConsoleContext") -> dict:
+    """The areas as a FeatureCollection with their CURRENT owning rooms (one read at start-up)."""
+    with ctx.session.engine.connect() as conn:
+        rows = conn.execute(text("SELECT code, name, room_code, geojson FROM areas ORDER BY code")).mappings().all()
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": r["code"], "name": r["name"], "room": r["room_code"]},
+         "geometry": r["geojson"]} for r in rows]}
+
+
+def make_panel(ctx: "ConsoleContext") -> QWidget:
+    """The console's live map: cached base map (current area owners), fed from the event bridge."""
+    from maps.cache import ensure_base_map
+    from ui.map_feed import MapFeed
+
+    try:
+        areas = _areas_from_database(ctx)
+    except SQLAlchemyError:  # DB down at start-up: the shipped areas; room events recolour later
+        log.warning("map: areas not readable from the database, using the shipped GeoJSON")
+        areas = load_geojson(MAPS_DIR / "areas.geojson")
+    tile_url = os.environ.get("CONTROLROOM_MAP_TILES") or None
+    html = ensure_base_map(areas, dict(palette.ROOM_COLOURS), training=ctx.training, tile_url=tile_url)
+    panel = MapPanel(html_path=html, tile_url=tile_url, training=ctx.training)
+    panel.setObjectName("mapPanel")
+    panel.feed = MapFeed(ctx, panel)
+    return panel
 
 
 def _optional_geojson(path: Path) -> dict:
