@@ -1,18 +1,25 @@
-"""Incident service: the writer of `incidents` and `incident_log`."""
+"""Incident service: the writer of `incidents` and `incident_log` (plus THRIVE, links, breaches)."""
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from sqlalchemy import select
 
 from .. import config
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
+from ..gazetteer import is_rural
 from ..models import Incident, IncidentLog
 from .base import ServiceContext
+from .incident_lifecycle import LifecycleMixin
+from .incident_related import RelatedMixin
+from .incident_sql import emitting, local_time
 from .validate import code_field, grade_field, int_id, phone_field, text_field
 from .views import IncidentView, LogEntryView, view_from
 
 FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
+GRADES = ("G1", "G2", "G3", "G4")
 
 # One statement, one round trip: number the URN, insert, append event + audit, NOTIFY, commit.
 CREATE_SQL = """
@@ -37,6 +44,10 @@ SELECT inc.*, cr_emit('incident.created', inc.id::text, inc.room_code, to_jsonb(
 FROM inc
 """
 
+# Fields `update` may change (grade has its own call with rationale; status via close/reopen).
+UPDATABLE = ("channel", "incident_type", "summary", "address", "caller_name", "caller_phone",
+             "lat", "lon") + FLAG_NAMES
+
 
 def target_minutes(grade: str | None, *, rural: bool = False) -> int | None:
     """Minutes from creation to the grade's attendance target (resources/grades.yaml)."""
@@ -46,10 +57,22 @@ def target_minutes(grade: str | None, *, rural: bool = False) -> int | None:
     return int(mins["rural" if rural else "urban"])
 
 
-class IncidentService:
+def normalise_phone(value: Any, *, field: str = "caller_phone") -> str | None:
+    """Validated caller number with spaces, brackets and dashes removed (so repeat callers match)."""
+    v = phone_field(value, field=field)
+    return re.sub(r"[ ()-]", "", v) if v else None
+
+
+class IncidentService(LifecycleMixin, RelatedMixin):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._last_created: IncidentView | None = None
 
+    def actor_params(self) -> dict[str, Any]:
+        a = self.ctx.actor
+        return {"username": a.username, "role": a.role, "console": a.console_id}
+
+    # ---- create ---------------------------------------------------------------------------
     def create(self, *, channel: str, incident_type: str, summary: str, lat: float, lon: float,
                grade: str | None = None, caller_name: str | None = None,
                caller_phone: str | None = None, address: str | None = None,
@@ -59,16 +82,33 @@ class IncidentService:
         ctx.require("incident.create", what="create incidents")
         params = self._validated(channel, incident_type, summary, lat, lon, grade, caller_name,
                                  caller_phone, address, flags)
-        a = ctx.actor
-        params.update(prefix="TRN" if ctx.training else "TV", username=a.username, role=a.role,
-                      console=a.console_id, target_min=target_minutes(params["grade"]))
+        params.update(self.actor_params(), prefix="TRN" if ctx.training else "TV",
+                      target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
         with ctx.tx() as tx:
             row = tx.execute(CREATE_SQL, params).mappings().one()
-        return view_from(IncidentView, row)
+        view = view_from(IncidentView, row)
+        self._last_created = view
+        return view
 
     def _validated(self, channel: Any, incident_type: Any, summary: Any, lat: Any, lon: Any,
                    grade: Any, caller_name: Any, caller_phone: Any, address: Any,
                    flags: dict[str, Any]) -> dict[str, Any]:
+        self._check_flags(flags)
+        return {
+            "channel": self._channel(channel),
+            "incident_type": self._type(incident_type),
+            "summary": self._summary(summary),
+            "area": self.ctx.areas.require(lat, lon),
+            "lat": float(lat), "lon": float(lon),
+            "grade": grade_field(grade),
+            "caller_name": self._caller_name(caller_name),
+            "caller_phone": normalise_phone(caller_phone),
+            "address": self._address(address),
+            **{f: bool(flags.get(f, False)) for f in FLAG_NAMES},
+        }
+
+    @staticmethod
+    def _check_flags(flags: dict[str, Any]) -> None:
         unknown = set(flags) - set(FLAG_NAMES)
         if unknown:
             raise InvalidInput(f"Unknown flag(s): {', '.join(sorted(unknown))}. "
@@ -76,21 +116,39 @@ class IncidentService:
         for k, v in flags.items():
             if not isinstance(v, bool):
                 raise InvalidInput(f"Flag {k} must be yes or no.", field=k)
-        return {
-            "channel": code_field(channel, "Channel", field="channel", allowed=config.channels()),
-            "incident_type": code_field(incident_type, "Incident type", field="incident_type",
-                                        allowed=config.incident_types()),
-            "summary": text_field(summary, "Summary", field="summary", max_len=2000),
-            "area": self.ctx.areas.require(lat, lon),
-            "lat": float(lat), "lon": float(lon),
-            "grade": grade_field(grade),
-            "caller_name": text_field(caller_name, "Caller name", field="caller_name", max_len=200,
-                                      required=False, multiline=False),
-            "caller_phone": phone_field(caller_phone),
-            "address": text_field(address, "Address", field="address", max_len=500, required=False),
-            **{f: bool(flags.get(f, False)) for f in FLAG_NAMES},
-        }
 
+    @staticmethod
+    def _channel(v: Any) -> str:
+        return code_field(v, "Channel", field="channel", allowed=config.channels())
+
+    @staticmethod
+    def _type(v: Any) -> str:
+        return code_field(v, "Incident type", field="incident_type", allowed=config.incident_types())
+
+    @staticmethod
+    def _summary(v: Any) -> str | None:
+        return text_field(v, "Summary", field="summary", max_len=2000)
+
+    @staticmethod
+    def _caller_name(v: Any) -> str | None:
+        return text_field(v, "Caller name", field="caller_name", max_len=200, required=False,
+                          multiline=False)
+
+    @staticmethod
+    def _address(v: Any) -> str | None:
+        return text_field(v, "Address", field="address", max_len=500, required=False)
+
+    @property
+    def last_related(self):  # -> RelatedView
+        """Duplicates/history for the incident this session created last (computed on first use,
+        so `create` itself stays one round trip)."""
+        inc = self._last_created
+        if inc is None:
+            raise InvalidInput("No incident has been created in this session yet.", field="id")
+        return self.find_related(lat=inc.lat, lon=inc.lon, caller_phone=inc.caller_phone,
+                                 exclude_id=inc.id)
+
+    # ---- reads ----------------------------------------------------------------------------
     def get(self, incident_id: int) -> IncidentView:
         incident_id = int_id(incident_id)
         with self.ctx.read() as conn:
@@ -120,6 +178,7 @@ class IncidentService:
         d["room_code"] = self.ctx.area_rooms.get(d["area_code"], d["room_code"])
         return view_from(IncidentView, d)
 
+    # ---- log ------------------------------------------------------------------------------
     def add_log(self, incident_id: int, text: str, *, kind: str = "note") -> LogEntryView:
         """Append to the incident's narrative log (append-only)."""
         ctx = self.ctx
@@ -138,7 +197,8 @@ class IncidentService:
             if row is None:
                 raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
             entry = view_from(LogEntryView, row)
-            room = tx.execute("SELECT room_code FROM incidents WHERE id = :id", {"id": incident_id}).scalar()
+            room = tx.execute("SELECT a.room_code FROM incidents i JOIN areas a ON a.code = i.area_code "
+                              "WHERE i.id = :id", {"id": incident_id}).scalar()
             tx.emit("incident.logged", incident_id, {"incident_id": incident_id, "log_id": entry.id,
                                                      "kind": kind, "text": body, "at": entry.at,
                                                      "username": a.username}, room=room)
@@ -151,3 +211,116 @@ class IncidentService:
             rows = conn.execute(select(IncidentLog.__table__).where(IncidentLog.incident_id == incident_id)
                                 .order_by(IncidentLog.id)).mappings().all()
         return [view_from(LogEntryView, r) for r in rows]
+
+    # ---- update ---------------------------------------------------------------------------
+    def update(self, incident_id: int, *, expected_version: int, **fields: Any) -> IncidentView:
+        """Change details; a stale `expected_version` raises Conflict naming who changed it."""
+        ctx = self.ctx
+        ctx.require("incident.update", entity=f"incident:{incident_id}", what="update incidents")
+        incident_id = int_id(incident_id)
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise InvalidInput("The incident version you edited is missing; reload it.", field="version")
+        values = self._update_values(fields)
+        sets = [f"{k} = :v_{k}" for k in values]
+        params: dict[str, Any] = {f"v_{k}": v for k, v in values.items()}
+        if "lat" in values:  # a new location re-derives the owning room and the urban/rural target
+            sets.append("room_code = (SELECT room_code FROM areas WHERE code = CAST(:room_area AS text))")
+            sets.append("deadline_at = CASE grade WHEN 'G1' THEN created_at + make_interval(mins => :t1) "
+                        "WHEN 'G2' THEN created_at + make_interval(mins => :t2) "
+                        "WHEN 'G3' THEN created_at + make_interval(mins => :t3) "
+                        "WHEN 'G4' THEN created_at + make_interval(mins => :t4) END")
+            rural = is_rural(values["lat"], values["lon"])
+            params["room_area"] = values["area_code"]
+            params.update({f"t{i}": target_minutes(f"G{i}", rural=rural) for i in range(1, 5)})
+        changed = sorted(k for k in values if k != "area_code")
+        sql = emitting("incident.updated", f"""
+            UPDATE incidents SET {', '.join(sets)}, version = version + 1, updated_at = now(),
+                updated_by = CAST(:username AS text)
+            WHERE id = :id AND version = :ev AND status <> 'closed' RETURNING *""",
+                       extra="jsonb_build_object('changed', CAST(:changed AS jsonb))")
+        params.update(self.actor_params(), id=incident_id, ev=expected_version, changed=json.dumps(changed))
+        with ctx.tx() as tx:
+            row = tx.execute(sql, params).mappings().first()
+            if row is None:
+                self._explain_stale(tx, incident_id, expected_version)
+        return self._with_current_room(row)
+
+    def _update_values(self, fields: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(fields) - set(UPDATABLE)
+        if unknown:
+            raise InvalidInput(f"These cannot be changed here: {', '.join(sorted(unknown))}. "
+                               "Use grade, close or reopen for those.", field=sorted(unknown)[0])
+        if not fields:
+            raise InvalidInput("Nothing to change.", field="fields")
+        if ("lat" in fields) != ("lon" in fields):
+            raise InvalidInput("Give both latitude and longitude for a new location.", field="location")
+        checks = {"channel": self._channel, "incident_type": self._type, "summary": self._summary,
+                  "address": self._address, "caller_name": self._caller_name,
+                  "caller_phone": normalise_phone}
+        out: dict[str, Any] = {}
+        self._check_flags({k: v for k, v in fields.items() if k in FLAG_NAMES})
+        for k, v in fields.items():
+            if k in checks:
+                out[k] = checks[k](v)
+            elif k in FLAG_NAMES:
+                out[k] = v
+        if "lat" in fields:
+            out["area_code"] = self.ctx.areas.require(fields["lat"], fields["lon"])
+            out["lat"], out["lon"] = float(fields["lat"]), float(fields["lon"])
+        return out
+
+    def _explain_stale(self, tx: Any, incident_id: int, expected: int) -> None:
+        cur = tx.execute("SELECT urn, version, updated_by, updated_at, status FROM incidents WHERE id = :id",
+                         {"id": incident_id}).mappings().first()
+        if cur is None:
+            raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
+        if cur["status"] == "closed":
+            raise InvalidInput(f"Incident {cur['urn']} is closed; reopen it before changing it.", field="status")
+        raise Conflict(f"Incident {cur['urn']} was changed by {cur['updated_by']} at "
+                       f"{local_time(cur['updated_at'])} while you were editing (now version "
+                       f"{cur['version']}, you had {expected}). Reload it and make your change again.",
+                       changed_by=cur["updated_by"], changed_at=cur["updated_at"], version=cur["version"])
+
+    # ---- grade ----------------------------------------------------------------------------
+    def grade(self, incident_id: int, grade: str | int, *, rationale: str | None = None) -> IncidentView:
+        """Grade or regrade; downgrading a G1 needs a supervisor. Every regrade is logged."""
+        ctx = self.ctx
+        entity = f"incident:{incident_id}"
+        ctx.require("incident.grade", entity=entity, what="grade incidents")
+        incident_id = int_id(incident_id)
+        new = grade_field(grade, required=True)
+        why = text_field(rationale, "Rationale", field="rationale", max_len=2000, required=False)
+        with ctx.tx() as tx:
+            # Lock the row: the permission rule depends on the grade it has *now*.
+            cur = tx.execute("SELECT urn, grade, status, lat, lon FROM incidents WHERE id = :id FOR UPDATE",
+                             {"id": incident_id}).mappings().first()
+            if cur is None:
+                raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
+            old = cur["grade"]
+            if cur["status"] == "closed":
+                raise InvalidInput(f"Incident {cur['urn']} is closed; reopen it before regrading.", field="grade")
+            if old == new:
+                raise InvalidInput(f"Incident {cur['urn']} is already {new}.", field="grade")
+            if old is not None and why is None:
+                raise InvalidInput(f"Say why you are regrading {cur['urn']} from {old} to {new}: "
+                                   "a rationale is required.", field="rationale")
+            if old == "G1":
+                ctx.require("incident.downgrade_g1", entity=entity,
+                            what=f"downgrade a G1 emergency ({cur['urn']}); ask a supervisor")
+            verb = "Graded" if old is None else ("Upgraded" if new < old else "Downgraded")
+            line = f"{verb} {new}" + (f" (was {old})" if old else "") + (f": {why}" if why else "")
+            sql = emitting("incident.graded", """
+                UPDATE incidents SET grade = :g, deadline_at = created_at + make_interval(mins => :t),
+                    version = version + 1, updated_at = now(), updated_by = CAST(:username AS text)
+                WHERE id = :id RETURNING *""",
+                           pre="l AS (INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
+                               "VALUES (:id, CAST(:username AS text), CAST(:console AS text), 'grade', :line)), ",
+                           extra="jsonb_build_object('previous_grade', CAST(:old AS text), "
+                                 "'rationale', CAST(:why AS text))")
+            row = tx.execute(sql, {**self.actor_params(), "id": incident_id, "g": new, "old": old,
+                                   "why": why, "line": line,
+                                   "t": target_minutes(new, rural=is_rural(cur["lat"], cur["lon"]))}
+                             ).mappings().one()
+        return self._with_current_room(row)
+
+    regrade = grade
