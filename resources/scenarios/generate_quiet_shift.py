@@ -81,7 +81,7 @@ def build(seed: int = 2026) -> dict:
         if grade == "G1":
             expects.append({"after": ref, "kind": "despatch.assigned", "within": "3:00",
                             "label": f"G1 {kind.lower()} at {name} despatched"})
-        elif rng.random() < 0.2:
+        elif grade == "G2" and rng.random() < 0.25:
             events.append({"at": t(at + rng.randint(300, 900)), "do": "grade", "args": {
                 "incident": f"@{ref}", "grade": "G3", "rationale": "No ongoing risk; appointment offered"}})
         at += rng.expovariate(1 / 420)  # a call every ~7 minutes: a quiet night
@@ -90,7 +90,8 @@ def build(seed: int = 2026) -> dict:
             "channel": rng.choice(CONTACT_CHANNELS), "from_": f"member{rng.randint(1, 999)}@example.org",
             "text": rng.choice(CONTACT_TEXTS)}})
     for unit in UNITS:  # refreshment breaks and station visits, paired so every change is sensible
-        for start in sorted(rng.sample(range(1800, SHIFT - 3600, 600), 3)):
+        span = (SHIFT - 5400) // 3  # one break per third of the shift: breaks never overlap
+        for start in (1800 + k * span + rng.randint(0, span - 2400) for k in range(3)):
             status = rng.choice(["refreshments", "at_station"])
             events.append({"at": t(start), "do": "unit_status", "args": {"callsign": unit, "status": status}})
             events.append({"at": t(start + rng.randint(900, 2400)), "do": "unit_status",
