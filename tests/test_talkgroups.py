@@ -182,7 +182,6 @@ def test_release_on_close_frees_groups_logs_and_audits(north, open_as):
     b = north.talkgroups.allocate(inc.id)
     north.talkgroups.move_units(a.name, ["MK11", "ARV11"])
     north.talkgroups.patch(a.name, "PART-HIGHWAYS")
-    close = getattr(north.incidents, "close", None)
     with north.ctx.tx() as tx:  # as incidents.close() does inside its own transaction
         tx.execute("UPDATE incidents SET status = 'closed', closed_at = now() WHERE id = :i", {"i": inc.id})
         released = release_on_close(tx, inc.id)
@@ -198,9 +197,11 @@ def test_release_on_close_frees_groups_logs_and_audits(north, open_as):
     ours = {e.entity for e in audit if e.details["released_from"]["incident_id"] == inc.id}
     assert ours == {f"talkgroup:{a.name}", f"talkgroup:{b.name}"}
     assert all(e.outcome == "ok" and e.username == "despatch.north" for e in audit)
+    returned = next(e for e in audit if e.entity == f"talkgroup:{a.name}"
+                    and e.details["released_from"]["incident_id"] == inc.id).details["units_returned"]
+    assert returned == [{"callsign": "ARV11", "to": "TV-MK-PRI"}, {"callsign": "MK11", "to": "TV-MK-PRI"}]
     with pytest.raises(InvalidInput, match="is closed"):
         north.talkgroups.allocate(inc.id)
-    del close
 
 
 def test_move_units_records_membership_and_refuses_unknown_callsigns(north):

@@ -109,6 +109,14 @@ class PoolStatus:
         return self.total > 0 and self.free < LOW_POOL_FRACTION * self.total
 
 
+def armed_warning(urn: str, armed: Iterable[str]) -> str:
+    return f"{urn}: armed units {', '.join(armed)} deployed with no dedicated talk group."
+
+
+def pool_warning(pool: PoolStatus) -> str:
+    return f"Talk-group pool low: {pool.free} of {pool.total} {pool.kind} groups free."
+
+
 def owning_room(row: Mapping[str, Any], area_rooms: Mapping[str, str]) -> Optional[str]:
     """Primary: its area's room; allocated: the incident's room; otherwise the stored room."""
     if row.get("incident_id") is not None:
@@ -173,19 +181,23 @@ def _release(tx: Tx, incident_id: int, names: Iterable[str], *, reason: str) -> 
                                "WHERE incident_group = :n AND unpatched_at IS NULL RETURNING other_group",
                                {"u": a.username, "n": name}).scalars().all()
         # Units left on a released group go back to their area's primary (NULL = primary).
-        returned = tx.execute("UPDATE units SET talk_group = NULL WHERE talk_group = :n "
-                              "RETURNING callsign", {"n": name}).scalars().all()
+        returned = tx.execute(
+            "UPDATE units u SET talk_group = NULL WHERE talk_group = :n RETURNING u.callsign, "
+            "(SELECT p.name FROM talk_groups p WHERE p.kind = 'primary' AND p.area_code = u.area_code "
+            "LIMIT 1) AS to", {"n": name}).mappings().all()
         why = "incident closed" if reason == "closed" else "released"
         line = f"Talk group {name} {why}"
         if returned:
-            line += f"; {', '.join(sorted(returned))} back to primary"
+            line += f"; {', '.join(sorted(r['callsign'] for r in returned))} back to primary"
         if unpatched:
             line += f"; patch with {', '.join(unpatched)} ended"
         _log(tx, incident_id, line + ".")
         group = _one_group(tx, name)
         room = tx.ctx.area_rooms.get(inc["area_code"], inc["room_code"])
         payload = {**group, "released_from": {"incident_id": incident_id, "urn": inc["urn"]},
-                   "reason": reason, "units_returned": sorted(returned), "unpatched": list(unpatched)}
+                   "reason": reason, "unpatched": list(unpatched),
+                   "units_returned": [{"callsign": r["callsign"], "to": r["to"]}
+                                      for r in sorted(returned, key=lambda r: r["callsign"])]}
         tx.emit("talkgroup.released", name, payload, room=room)
         out.append(payload)
     return out
@@ -249,19 +261,22 @@ class TalkGroupService:
                                 {"v": p, "l": max(1, min(int(limit), 5000))}).mappings().all()
         return [view_from(TransmissionView, r) for r in rows]
 
-    def warnings(self) -> list[str]:
-        """Armed units on an incident with no dedicated talk group; the pool running low."""
+    def armed_without_group(self) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(incident id, URN, armed callsigns) for open incidents with ARVs but no talk group."""
         with self.ctx.read() as conn:
             rows = conn.execute(text(
-                "SELECT i.urn, array_agg(u.callsign ORDER BY u.callsign) AS armed FROM units u "
+                "SELECT i.id, i.urn, array_agg(u.callsign ORDER BY u.callsign) AS armed FROM units u "
                 "JOIN incidents i ON i.id = u.incident_id WHERE 'ARV' = ANY(u.capabilities) "
                 "AND i.status <> 'closed' AND NOT EXISTS (SELECT 1 FROM talk_groups t "
-                "WHERE t.incident_id = i.id) GROUP BY i.id, i.urn ORDER BY i.id")).mappings().all()
-        out = [f"{r['urn']}: armed units {', '.join(r['armed'])} deployed with no dedicated talk group."
-               for r in rows]
+                "WHERE t.incident_id = i.id) GROUP BY i.id, i.urn ORDER BY i.id")).all()
+        return [(r[0], r[1], tuple(r[2])) for r in rows]
+
+    def warnings(self) -> list[str]:
+        """Armed units on an incident with no dedicated talk group; the pool running low."""
+        out = [armed_warning(urn, armed) for _, urn, armed in self.armed_without_group()]
         pool = self.pool_status()
         if pool.low:
-            out.append(f"Talk-group pool low: {pool.free} of {pool.total} {pool.kind} groups free.")
+            out.append(pool_warning(pool))
         return out
 
     # ---- writes ------------------------------------------------------------------------------
