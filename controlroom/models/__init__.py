@@ -4,6 +4,7 @@ from .core import Area, Console, Meta, Room, User
 from .incidents import Incident, IncidentLog, UrnCounter
 from .records import AuditLog, Event
 from .resources import TalkGroup, Unit
+from .despatch import Assignment, UnitStatusLog  # noqa: F401  (issue 6)
 from .incident_records import GazetteerPlace, IncidentBreach, IncidentLink, IncidentThrive  # noqa: F401  (issue 4)
 from .talkgroups import TalkGroupAllocation, TalkGroupPatch, TalkGroupTransmission  # noqa: F401  (issue 7)
 from .rooms import AreaTransfer, RoomPresence  # noqa: F401  (issue 9)

@@ -1,0 +1,322 @@
+"""Unit service: the writer of unit statuses and AVL positions (`units`, `unit_status_log`)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Optional
+
+from sqlalchemy import text as sql
+
+from .. import config
+from ..errors import InvalidInput
+from ..geo import validate_latlon
+from ..models.resources import CAPABILITIES, UNIT_STATUSES
+from .base import ServiceContext
+from .validate import code_field, text_field
+from .views import parse_ts, view_from
+
+STATUS_LABELS = {
+    "available": "available (on patrol)", "at_station": "at station", "en_route": "en route",
+    "at_scene": "at scene", "transporting": "transporting", "committed": "committed",
+    "refreshments": "on refreshments", "off_duty": "off duty",
+}
+# Status model (set_status): target -> statuses it may be reached from. en_route is reached only
+# through despatch.assign; at_scene from en_route is the arrival (despatch.arrived).
+FREE_STATUSES = ("available", "at_station", "refreshments", "off_duty")  # never with an incident
+ON_INCIDENT = ("en_route", "at_scene", "transporting")                   # always with an incident
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "available": ("at_station", "refreshments", "off_duty", "committed"),
+    "at_station": ("available", "refreshments", "off_duty", "committed"),
+    "refreshments": ("available", "at_station", "committed"),
+    "off_duty": ("available", "at_station", "refreshments", "committed"),
+    "committed": ("available", "at_station", "refreshments", "at_scene", "transporting"),
+    "transporting": ("at_scene", "committed"),
+    "at_scene": ("transporting", "committed", "en_route"),
+}
+
+UNIT_COLUMNS = ("callsign, capabilities, home_area_code, area_code, status, lat, lon, position_at, "
+                "incident_id, talk_group, status_at")
+
+SET_STATUS_SQL = f"""
+WITH p AS (SELECT callsign, status, incident_id FROM units WHERE callsign = :c FOR UPDATE),
+u AS (
+  UPDATE units SET status = :to, status_at = now()
+  FROM p
+  WHERE units.callsign = p.callsign AND p.status = ANY(CAST(:from_ AS text[]))
+    AND (CASE WHEN :need = 'none' THEN p.incident_id IS NULL
+              WHEN :need = 'incident' THEN p.incident_id IS NOT NULL ELSE true END)
+  RETURNING units.*, p.status AS previous_status),
+l AS (
+  INSERT INTO unit_status_log (callsign, status, previous_status, incident_id, note, username, console_id)
+  SELECT callsign, status, previous_status, incident_id, :note, :username, :console FROM u)
+SELECT * FROM u
+"""
+
+POSITION_SQL = """
+WITH u AS (
+  UPDATE units SET lat = :lat, lon = :lon, position_at = coalesce(CAST(:at AS timestamptz), now()),
+                   area_code = CAST(:area AS text)
+  WHERE callsign = :c AND (position_at IS NULL OR position_at <= coalesce(CAST(:at AS timestamptz), now()))
+  RETURNING callsign, lat, lon, position_at, area_code, status)
+SELECT (SELECT cr_emit('unit.position', u.callsign, CAST(:room AS text),
+          jsonb_build_object('callsign', u.callsign, 'lat', u.lat, 'lon', u.lon, 'at', u.position_at,
+                             'area_code', u.area_code, 'status', u.status),
+          :username, :role, :console, false) FROM u) AS seq,
+       EXISTS (SELECT 1 FROM units WHERE callsign = :c) AS known
+"""
+
+POSITIONS_SQL = """
+WITH b AS (
+  SELECT * FROM unnest(CAST(:cs AS text[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
+                       CAST(:at AS timestamptz[]), CAST(:area AS text[]), CAST(:room AS text[]))
+         AS b(callsign, lat, lon, at, area, room)),
+u AS (
+  UPDATE units SET lat = b.lat, lon = b.lon, position_at = b.at, area_code = b.area
+  FROM b WHERE units.callsign = b.callsign AND (units.position_at IS NULL OR units.position_at <= b.at)
+  RETURNING units.callsign, units.lat, units.lon, units.position_at, units.area_code, units.status, b.room)
+SELECT count(cr_emit('unit.position', u.callsign, u.room,
+          jsonb_build_object('callsign', u.callsign, 'lat', u.lat, 'lon', u.lon, 'at', u.position_at,
+                             'area_code', u.area_code, 'status', u.status),
+          :username, :role, :console, false)) FROM u
+"""
+
+
+@dataclass(frozen=True)
+class UnitView:
+    callsign: str
+    capabilities: tuple[str, ...]
+    home_area_code: str
+    status: str
+    area_code: Optional[str] = None
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    position_at: Optional[datetime] = None
+    incident_id: Optional[int] = None
+    talk_group: Optional[str] = None
+    status_at: Optional[datetime] = None
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a unit's timeline: a status change, an incident step, or an AVL fix."""
+
+    at: datetime
+    kind: str  # status | assigned | arrived | cleared | position
+    text: str
+    status: Optional[str] = None
+    incident_id: Optional[int] = None
+    urn: Optional[str] = None
+    lat: Optional[float] = None
+    lon: Optional[float] = None
+    username: Optional[str] = None
+
+
+def unit_view(row: Mapping[str, Any]) -> UnitView:
+    d = dict(row)
+    d["capabilities"] = tuple(d.get("capabilities") or ())
+    return view_from(UnitView, d)
+
+
+def unit_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A unit row as an event payload (plain JSON-able values)."""
+    keys = [k.strip() for k in UNIT_COLUMNS.split(",")]
+    d = {k: row[k] for k in keys if k in row}
+    d["capabilities"] = list(d.get("capabilities") or [])
+    return d
+
+
+def callsign_field(value: Any) -> str:
+    cs = text_field(value, "Callsign", field="callsign", max_len=16, multiline=False)
+    return (cs or "").upper()
+
+
+def shared_index(ctx: ServiceContext) -> Any:
+    """The session's one UnitIndex (units and despatch share it, so own writes show at once)."""
+    from .unit_index import UnitIndex
+    idx = ctx.extras.get("unit_index")
+    if idx is None:
+        pol = config.load_resource("despatch")
+        idx = ctx.extras.setdefault("unit_index", UnitIndex(
+            speeds_kmh=pol["speeds_kmh"], default_speed_kmh=pol.get("default_speed_kmh", 50),
+            road_factor=pol.get("road_factor", 1.3), deployable=pol.get("deployable_statuses", ["available"])))
+    return idx
+
+
+class UnitService:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # -- reads ---------------------------------------------------------------------------------
+    def list(self, *, area: str | None = None, status: str | None = None,
+             capability: str | None = None) -> list[UnitView]:
+        """Units, optionally by current area, status or capability, by callsign."""
+        where, params = [], {}
+        if area is not None:
+            where.append("area_code = :area")
+            params["area"] = code_field(area, "Area", field="area", allowed=self.ctx.area_rooms)
+        if status is not None:
+            where.append("status = :status")
+            params["status"] = code_field(status, "Status", field="status", allowed=UNIT_STATUSES)
+        if capability is not None:
+            where.append(":cap = ANY(capabilities)")
+            params["cap"] = code_field(capability, "Capability", field="capability", allowed=CAPABILITIES)
+        query = f"SELECT {UNIT_COLUMNS} FROM units" + (" WHERE " + " AND ".join(where) if where else "")
+        with self.ctx.read() as conn:
+            rows = conn.execute(sql(query + " ORDER BY callsign"), params).mappings().all()
+        return [unit_view(r) for r in rows]
+
+    def get(self, callsign: str) -> UnitView:
+        cs = callsign_field(callsign)
+        with self.ctx.read() as conn:
+            row = conn.execute(sql(
+                f"SELECT {UNIT_COLUMNS} FROM units WHERE callsign = :c"), {"c": cs}).mappings().first()
+        if row is None:
+            raise InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
+        return unit_view(row)
+
+    def room_of(self, unit: UnitView) -> str | None:
+        """The room that owns the unit's current area (its home area's room when outside)."""
+        return self.ctx.area_rooms.get(unit.area_code or unit.home_area_code)
+
+    # -- status --------------------------------------------------------------------------------
+    def set_status(self, callsign: str, status: str, *, note: str | None = None) -> UnitView:
+        """Change a unit's status when the status model allows it (else InvalidInput)."""
+        ctx = self.ctx
+        cs = callsign_field(callsign)
+        ctx.require("unit.status", entity=f"unit:{cs}", what="change unit statuses")
+        status = code_field(status, "Status", field="status", allowed=UNIT_STATUSES)
+        note = text_field(note, "Note", field="note", max_len=500, required=False)
+        if status == "en_route":
+            raise InvalidInput(f"A unit goes en route by being assigned to an incident: assign {cs} "
+                               "from the incident's despatch tab.", field="status")
+        current = self.get(cs)
+        if status == "at_scene" and current.status == "en_route" and current.incident_id:
+            from .despatch import DespatchService  # arriving is a despatch step (incident timers)
+            return DespatchService(ctx).arrived(current.incident_id, cs).unit
+        need = "none" if status in FREE_STATUSES else "incident" if status in ON_INCIDENT else "any"
+        a = ctx.actor
+        with ctx.tx() as tx:
+            row = tx.execute(SET_STATUS_SQL, {
+                "c": cs, "to": status, "from_": list(TRANSITIONS.get(status, ())), "need": need,
+                "note": note, "username": a.username, "console": a.console_id}).mappings().first()
+            if row is None:
+                raise self._refusal(tx, cs, status)
+            view = unit_view(row)
+            payload = unit_row(row) | {"previous_status": row["previous_status"], "note": note}
+            seq = tx.emit("unit.status", cs, payload, room=self.room_of(view))
+        shared_index(ctx).apply_unit(payload, seq=seq)
+        return view
+
+    def _refusal(self, tx: Any, cs: str, status: str) -> InvalidInput:
+        row = tx.execute("SELECT u.status, u.incident_id, i.urn FROM units u LEFT JOIN incidents i "
+                         "ON i.id = u.incident_id WHERE u.callsign = :c", {"c": cs}).mappings().first()
+        if row is None:
+            return InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
+        now, to = STATUS_LABELS[row["status"]], STATUS_LABELS[status]
+        if row["status"] == status:
+            return InvalidInput(f"{cs} is already {to}.", field="status")
+        if status in FREE_STATUSES and row["incident_id"] is not None:
+            return InvalidInput(f"{cs} is still on incident {row['urn']}: clear it from that incident "
+                                f"before booking it {to}.", field="status")
+        if status in ON_INCIDENT and row["incident_id"] is None:
+            return InvalidInput(f"{cs} is not on an incident, so it cannot be {to}. Assign it to an "
+                                "incident first.", field="status")
+        return InvalidInput(f"{cs} cannot go from {now} to {to}.", field="status")
+
+    # -- AVL -----------------------------------------------------------------------------------
+    def update_position(self, callsign: str, lat: float, lon: float, *,
+                        at: datetime | None = None) -> bool:
+        """Record an AVL fix (one statement; telemetry, not audited). False if older than the last."""
+        ctx = self.ctx
+        ctx.require("unit.position", entity=f"unit:{callsign}", what="update unit positions")
+        cs = callsign_field(callsign)
+        validate_latlon(lat, lon)
+        _check_at(at)
+        area = ctx.areas.locate(lat, lon)
+        a = ctx.actor
+        with ctx.tx() as tx:
+            seq, known = tx.execute(POSITION_SQL, {
+                "c": cs, "lat": float(lat), "lon": float(lon), "at": at, "area": area,
+                "room": ctx.area_rooms.get(area) if area else None, "username": a.username,
+                "role": a.role, "console": a.console_id}).one()
+        if not known:
+            raise InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
+        if seq is None:
+            return False
+        shared_index(ctx).apply_unit({"callsign": cs, "lat": float(lat), "lon": float(lon),
+                                      "area_code": area}, seq=seq)
+        return True
+
+    def update_positions(self, batch: Iterable[tuple[str, float, float, datetime]]) -> int:
+        """Many AVL fixes in one statement (simulator, AVL gateway); returns how many applied."""
+        ctx = self.ctx
+        ctx.require("unit.position", what="update unit positions")
+        latest: dict[str, tuple[float, float, datetime]] = {}
+        for cs, lat, lon, at in batch:
+            validate_latlon(lat, lon)
+            _check_at(at, required=True)
+            cs = callsign_field(cs)
+            if cs not in latest or latest[cs][2] <= at:
+                latest[cs] = (float(lat), float(lon), at)
+        if not latest:
+            return 0
+        areas = [ctx.areas.locate(v[0], v[1]) for v in latest.values()]
+        a = ctx.actor
+        with ctx.tx() as tx:
+            return int(tx.execute(POSITIONS_SQL, {
+                "cs": list(latest), "lat": [v[0] for v in latest.values()],
+                "lon": [v[1] for v in latest.values()], "at": [v[2] for v in latest.values()],
+                "area": areas, "room": [ctx.area_rooms.get(x) if x else None for x in areas],
+                "username": a.username, "role": a.role, "console": a.console_id}).scalar_one())
+
+    # -- timeline ------------------------------------------------------------------------------
+    def timeline(self, callsign: str, *, limit: int = 200, positions: int = 30) -> list[TimelineEntry]:
+        """Statuses, incidents and recent positions of one unit, oldest first."""
+        cs = callsign_field(callsign)
+        self.get(cs)
+        out: list[TimelineEntry] = []
+        with self.ctx.read() as conn:
+            for r in conn.execute(sql(
+                    "SELECT at, status, previous_status, incident_id, note, username FROM unit_status_log "
+                    "WHERE callsign = :c ORDER BY at DESC, id DESC LIMIT :n"), {"c": cs, "n": limit}).mappings():
+                text = f"Status {STATUS_LABELS.get(r['status'], r['status'])}" + (
+                    f" (was {STATUS_LABELS.get(r['previous_status'], r['previous_status'])})"
+                    if r["previous_status"] else "") + (f": {r['note']}" if r["note"] else "")
+                out.append(TimelineEntry(r["at"], "status", text, status=r["status"],
+                                         incident_id=r["incident_id"], username=r["username"]))
+            for r in conn.execute(sql(
+                    "SELECT a.*, i.urn, f.urn AS from_urn FROM assignments a JOIN incidents i ON i.id = a.incident_id "
+                    "LEFT JOIN incidents f ON f.id = a.diverted_from WHERE a.callsign = :c "
+                    "ORDER BY a.assigned_at DESC LIMIT :n"), {"c": cs, "n": limit}).mappings():
+                extra = f" (diverted from {r['from_urn']})" if r["from_urn"] else ""
+                out.append(TimelineEntry(r["assigned_at"], "assigned", f"Assigned to {r['urn']}{extra}",
+                                         incident_id=r["incident_id"], urn=r["urn"], username=r["assigned_by"]))
+                if r["arrived_at"]:
+                    out.append(TimelineEntry(r["arrived_at"], "arrived", f"At scene {r['urn']}",
+                                             incident_id=r["incident_id"], urn=r["urn"]))
+                if r["cleared_at"]:
+                    out.append(TimelineEntry(r["cleared_at"], "cleared",
+                                             f"Cleared from {r['urn']}: {r['result'] or ''}".rstrip(": "),
+                                             incident_id=r["incident_id"], urn=r["urn"],
+                                             username=r["cleared_by"]))
+            for r in conn.execute(sql(
+                    "SELECT payload FROM events WHERE kind = 'unit.position' AND entity_id = :c "
+                    "ORDER BY seq DESC LIMIT :n"), {"c": cs, "n": positions}).mappings():
+                p = r["payload"]
+                out.append(TimelineEntry(parse_ts(p["at"]), "position",
+                                         f"Position {p['lat']:.5f}, {p['lon']:.5f} ({p.get('area_code') or 'outside force'})",
+                                         status=p.get("status"), lat=p["lat"], lon=p["lon"]))
+        out.sort(key=lambda e: e.at)
+        return out[-limit:]
+
+
+def _check_at(at: Any, *, required: bool = False) -> None:
+    if at is None and not required:
+        return
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise InvalidInput("The position time must be a date-time with a time zone.", field="at")
