@@ -299,3 +299,28 @@ def test_dashboard_snapshot_reports_queue_and_demand(handler):
     assert 290 < d.longest_wait_s() < 400
     assert sum(d.demand) == 3 and len(d.hours) == 24 and sum(d.demand_last_week) == 0
     assert d.sl("999") is not None and d.units_by_area
+
+
+def test_demand_generator_fills_history_with_daily_pattern_and_a_matching_rollup(fresh_db_url):
+    from controlroom.db.engine import make_engine
+    from controlroom.demand import generate
+
+    engine = make_engine(fresh_db_url)
+    try:
+        end = datetime(2026, 3, 2, 0, 0, tzinfo=timezone.utc)  # a Monday midnight
+        n = generate(engine, days=14, end=end, scale=0.2, chunk_days=5)
+    finally:
+        engine.dispose()
+    assert 14 * 6000 * 0.2 * 0.8 < n < 14 * 6000 * 0.2 * 1.2
+    with psycopg.connect(fresh_db_url) as conn:
+        by_hour = dict(conn.execute(
+            "SELECT extract(hour FROM received_at AT TIME ZONE 'Europe/London')::int, count(*) "
+            "FROM contacts GROUP BY 1").fetchall())
+        mismatch = conn.execute(
+            "SELECT count(*) FROM contacts_hourly h FULL JOIN (SELECT date_trunc('hour', received_at) AS hour, "
+            "channel, count(*) n, count(abandoned_at) ab FROM contacts GROUP BY 1, 2) t USING (hour, channel) "
+            "WHERE h.received IS DISTINCT FROM t.n OR h.abandoned IS DISTINCT FROM t.ab").fetchone()[0]
+        lo, hi = conn.execute("SELECT min(received_at), max(received_at) FROM contacts").fetchone()
+    assert by_hour[17] > 3 * by_hour[4]  # late afternoon far busier than before dawn
+    assert mismatch == 0
+    assert lo >= end - timedelta(days=14) and hi < end
