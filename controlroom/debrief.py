@@ -76,8 +76,11 @@ class Debrief:
 
 
 def build_debrief(scenario: Scenario, timeline: Iterable[TimelineEntry], *, trainer: str,
-                  ref_seq: dict[str, tuple[int, Any]]) -> Debrief:
-    """Match each expectation to the first trainee action of that kind on the same incident."""
+                  ref_seq: dict[str, tuple[int, Any]], now: datetime | None = None) -> Debrief:
+    """Match each expectation to the first trainee action of that kind on the same incident.
+
+    With `now` (an exercise still running), an unmet expectation still inside its time is 'pending'.
+    """
     entries = list(timeline)
     by_seq = {e.seq: e for e in entries}
     actions = tuple(e for e in entries if e.username != trainer and not e.kind.startswith(("training.", "console.")))
@@ -90,7 +93,9 @@ def build_debrief(scenario: Scenario, timeline: Iterable[TimelineEntry], *, trai
         start = _injected_at(entries, by_seq, seq)
         hit = next((a for a in actions if a.seq > seq and a.kind == exp.kind and _concerns(a, entity)), None)
         if hit is None or start is None:
-            results.append(ExpectationResult(exp.label, exp.kind, exp.within, None, None, "missed"))
+            waiting = now is not None and start is not None and (now - start).total_seconds() < exp.within
+            results.append(ExpectationResult(exp.label, exp.kind, exp.within, None, None,
+                                             "pending" if waiting else "missed"))
             continue
         took = (hit.at - start).total_seconds()
         results.append(ExpectationResult(exp.label, exp.kind, exp.within, took, hit.username,

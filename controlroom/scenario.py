@@ -187,13 +187,15 @@ class ScenarioPlayer:
 
     @property
     def position(self) -> float:
-        """Scenario seconds since T+0."""
-        with self._lock:
-            if self._anchor is None:
-                return self._base
-            return min(self._base + (self.clock() - self._anchor) * self.speed, self.scenario.duration)
+        """Scenario seconds since T+0 (lock-free: the GUI reads it while a worker fires events)."""
+        base, anchor, speed = self._base, self._anchor, self.speed
+        if anchor is None:
+            return base
+        return min(base + (self.clock() - anchor) * speed, self.scenario.duration)
 
     def _rebase(self, position: float) -> None:
+        # Anchor first, then base: a lock-free reader in between sees at most a tiny overshoot.
+        self._anchor = None
         self._base = position
         self._anchor = self.clock() if self.state == "running" else None
 
