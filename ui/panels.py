@@ -38,6 +38,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("units", "Units", RIGHT, "ui.units_panel:make_panel"),
     PanelSpec("talkgroups", "Talk groups", RIGHT, "ui.talkgroups_panel:make_panel"),
     PanelSpec("command", "Command", RIGHT, "ui.command_panel:make_panel"),
+    PanelSpec("trainer", "Trainer", BOTTOM, "ui.trainer_window:make_panel", roles=("trainer",)),
 ]
 
 
