@@ -100,6 +100,13 @@ class RelatedMixin:
                            history=tuple(view_from(RelatedIncident, h) for h in hist),
                            repeat_caller_count=int(repeat))
 
+    def assigned_units(self) -> dict[int, list[str]]:
+        """Callsigns per incident for every unit currently assigned (for list views)."""
+        with self.ctx.read() as conn:
+            rows = conn.execute(text("SELECT incident_id, array_agg(callsign ORDER BY callsign) FROM units "
+                                     "WHERE incident_id IS NOT NULL GROUP BY incident_id")).all()
+        return {int(i): list(cs) for i, cs in rows}
+
     def suggest_places(self, text_in: str, *, limit: int = 8) -> list[PlaceView]:
         """Gazetteer suggestions as the call handler types (typo-tolerant), or a pasted 'lat, lon'."""
         q = text_field(text_in, "Place", field="location", max_len=200, required=False, multiline=False)

@@ -1,0 +1,178 @@
+"""The live open-incident list: filters, countdowns, keyboard-first; row-by-row from events."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QTableView, QVBoxLayout, QWidget)
+
+from controlroom import config
+
+from . import commands_incidents  # noqa: F401  (registers N, G1..G4, L, C on the command line)
+from .context import ConsoleContext
+from .incident_model import COL, IdRole, IncidentFilterProxy, IncidentTableModel
+from .ops import run_op
+
+BREACH_CHECK_MS = 10_000
+
+
+class IncidentListPanel(QWidget):
+    def __init__(self, ctx: ConsoleContext, *, tick_ms: int = 1000) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setObjectName("incidentList")
+        self.model = IncidentTableModel(ctx.clock, self)
+        self.proxy = IncidentFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.loaded = False
+        self._pending: list[Any] = []
+        self._asked_breach: set[int] = set()
+        self._build()
+        ctx.bridge.event.connect(self.on_event)
+        self.timer = QTimer(self, interval=tick_ms, timeout=self.tick)
+        self.timer.start()
+        self.breach_timer = QTimer(self, interval=BREACH_CHECK_MS, timeout=self.check_breaches)
+        self.breach_timer.start()
+        self.reload()
+
+    # ---- layout ---------------------------------------------------------------------------
+    def _build(self) -> None:
+        s = self.ctx.session
+        self.room_box = QComboBox()
+        self.room_box.addItem("All rooms", None)
+        self.room_box.addItem(f"My room ({s.room.code})", s.room.code)
+        self.area_box = QComboBox()
+        self.area_box.addItem("All areas", None)
+        for code in sorted(s.ctx.area_rooms):
+            self.area_box.addItem(code, code)
+        self.grade_box = QComboBox()
+        self.grade_box.addItem("All grades", None)
+        for g in config.grade_policy()["grades"]:
+            self.grade_box.addItem(g, g)
+        self.status_box = QComboBox()
+        self.status_box.addItem("All statuses", None)
+        for st, label in (("open", "Open"), ("despatched", "Despatched"), ("at_scene", "At scene")):
+            self.status_box.addItem(label, st)
+        self.find = QLineEdit(placeholderText="Find (Ctrl+F): URN, type, place, unit…")
+        self.find.setClearButtonEnabled(True)
+        for box in (self.room_box, self.area_box, self.grade_box, self.status_box):
+            box.currentIndexChanged.connect(self.apply_filters)
+        self.find.textChanged.connect(self.apply_filters)
+
+        self.view = QTableView()
+        self.view.setObjectName("incidentTable")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.sortByColumn(COL["Countdown"], Qt.AscendingOrder)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.view.verticalHeader().setVisible(False)
+        self.view.verticalHeader().setDefaultSectionSize(22)
+        self.view.setAlternatingRowColors(True)
+        hdr = self.view.horizontalHeader()
+        hdr.setSectionResizeMode(QHeaderView.Interactive)
+        hdr.setStretchLastSection(True)
+        for col, width in (("URN", 150), ("Grade", 46), ("Countdown", 92), ("Type", 90), ("Location", 170),
+                           ("Area", 80), ("Room", 50), ("Status", 80), ("Units", 90)):
+            self.view.setColumnWidth(COL[col], width)
+        self.view.activated.connect(self.open_index)
+        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur, open_=False))
+        self.count = QLabel("")
+        self.count.setObjectName("incidentCount")
+
+        bar = QHBoxLayout()
+        for w in (self.room_box, self.area_box, self.grade_box, self.status_box):
+            bar.addWidget(w)
+        bar.addWidget(self.find, 1)
+        bar.addWidget(self.count)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(bar)
+        lay.addWidget(self.view, 1)
+        QShortcut(QKeySequence("Ctrl+F"), self, activated=self.find.setFocus, context=Qt.WindowShortcut)
+        QShortcut(QKeySequence("F3"), self, activated=self.view.setFocus, context=Qt.WindowShortcut)
+        QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_incident, context=Qt.WindowShortcut)
+        self.proxy.rowsInserted.connect(self._update_count)
+        self.proxy.rowsRemoved.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+
+    # ---- data -----------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Initial fill off the GUI thread; events meanwhile are buffered and applied after."""
+        svc = self.ctx.session.incidents
+        run_op(self, lambda: (svc.list_open(), svc.assigned_units()), on_done=self._loaded,
+               on_error=lambda err: self.count.setText(str(err)))
+
+    def _loaded(self, result: tuple[list[Any], dict[int, list[str]]]) -> None:
+        incidents, units = result
+        self.model.load(incidents, units)
+        self.loaded = True
+        for ev in self._pending:
+            self.model.apply(ev)
+        self._pending.clear()
+        self._update_count()
+
+    def on_event(self, ev: Any) -> None:
+        if not (ev.kind.startswith("incident.") or ev.kind.startswith("despatch.") or ev.kind == "unit.status"):
+            return
+        if not self.loaded:
+            self._pending.append(ev)
+            return
+        self.model.apply(ev)
+        if ev.kind == "incident.breached":
+            self._asked_breach.add(int(ev.payload.get("id", 0)))
+
+    def tick(self) -> None:
+        self.model.tick()
+
+    def check_breaches(self) -> None:
+        """A breach is observed by time passing: ask the service to record new ones (idempotent)."""
+        new = [i for i in self.model.breached_ids(self.ctx.clock()) if i not in self._asked_breach]
+        if not new:
+            return
+        self._asked_breach.update(new)
+        run_op(self, self.ctx.session.incidents.record_breaches)
+
+    # ---- filters and selection ------------------------------------------------------------
+    def apply_filters(self) -> None:
+        self.proxy.set_filter(room=self.room_box.currentData(), area=self.area_box.currentData(),
+                              grade=self.grade_box.currentData(), status=self.status_box.currentData(),
+                              text=self.find.text().strip())
+        self._update_count()
+
+    def _update_count(self, *_: Any) -> None:
+        self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+
+    def open_index(self, index: QModelIndex) -> None:
+        self._select(index, open_=True)
+
+    def _select(self, index: QModelIndex, *, open_: bool) -> None:
+        if not index.isValid():
+            return
+        incident_id = self.proxy.data(index, IdRole)
+        if incident_id is not None:
+            self.ctx.selection.incidentSelected.emit(int(incident_id))
+            if open_:
+                form = self.ctx.extras.get("incident_form")
+                if form is not None:
+                    form.setFocus()
+
+    def select_incident(self, incident_id: int) -> None:
+        r = self.model.row_of(incident_id)
+        if r is not None:
+            idx = self.proxy.mapFromSource(self.model.index(r, 0))
+            self.view.setCurrentIndex(idx)
+
+    def new_incident(self) -> None:
+        form = self.ctx.extras.get("incident_form")
+        if form is not None:
+            form.new_incident()
+
+
+def make_panel(ctx: ConsoleContext) -> QWidget:
+    panel = IncidentListPanel(ctx)
+    ctx.extras["incident_list"] = panel
+    return panel
