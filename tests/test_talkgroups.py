@@ -273,3 +273,15 @@ def test_training_console_allocates_only_training_groups(fresh_db_url, open_as):
     assert tg.kind == "training" and tg.name.startswith("TRN-")
     with pytest.raises(InvalidInput, match="live talk group; a training console may not"):
         live.talkgroups.allocate(inc.id, name="TV-INC-01")
+
+
+def test_closing_an_incident_releases_its_groups_end_to_end(north, open_as):
+    inc = new_incident(north)
+    tg = north.talkgroups.allocate(inc.id)
+    south = open_as("despatch.south")
+    released = []
+    south.events.subscribe(lambda ev: released.append(ev) if ev.kind == "talkgroup.released" else None)
+    north.incidents.close(inc.id, closing_code="NFA", result="Words of advice given")
+    assert north.talkgroups.get(tg.name).state == "free"
+    assert wait_for(lambda: any(ev.payload["released_from"]["incident_id"] == inc.id for ev in released))
+    assert any(e.kind == "talkgroup" and f"{tg.name} incident closed" in e.text for e in north.incidents.log(inc.id))
