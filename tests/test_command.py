@@ -277,3 +277,25 @@ def test_under_command_lists_firearms_and_major_incidents(open_as, firearms_inci
     listed = {c.incident_id: c for c in insp.command.under_command()}
     assert firearms_incident.id in listed and plain.id not in listed
     assert listed[firearms_incident.id].urn == firearms_incident.urn
+
+
+def available_arv(db_url, callsign="ARV11"):
+    """Put one ARV on duty and free (the demo seed gives units random shift states)."""
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        conn.execute("UPDATE units SET status = 'available', incident_id = NULL WHERE callsign = %s",
+                     (callsign,))
+    return callsign
+
+
+def test_arv_is_refused_before_authorisation_and_assigns_after(db_url, open_as, firearms_incident):
+    desp, insp = open_as("despatch.north"), open_as("inspector.north")
+    arv = available_arv(db_url)
+    with pytest.raises(NotPermitted, match="Armed deployment not authorised.*inspector must record"):
+        desp.despatch.assign(firearms_incident.id, arv)
+    assert not any(a.callsign == arv for a in desp.despatch.assignments(firearms_incident.id))
+    refused = open_as("auditor").audit.search(action="despatch.assign", username="despatch.north")
+    assert refused and refused[0].outcome == "refused"
+    insp.command.accept_firearms_command(firearms_incident.id)
+    authorise(insp, firearms_incident.id)
+    desp.despatch.assign(firearms_incident.id, arv)
+    assert [a.callsign for a in desp.despatch.assignments(firearms_incident.id)] == [arv]

@@ -155,6 +155,21 @@ class CommandService(MethaneMixin):
             raise self._refused(perm, incident_id, refusal)
         return row_view(CommandRoleView, role)
 
+    def acknowledge_firearms_alert(self, incident_id: int) -> None:
+        """Record that this inspector console saw the firearms alert (incident log + audit)."""
+        ctx = self.ctx
+        incident_id = int_id(incident_id)
+        ctx.require("command.accept_firearms", entity=f"incident:{incident_id}",
+                    what="acknowledge firearms alerts")
+        a = ctx.actor
+        with ctx.tx() as tx:
+            inc = self._lock(tx, incident_id, open_only=False)
+            log = self._log(tx, incident_id, f"Firearms alert acknowledged by {a.username} "
+                            f"({a.room_code} room, console {a.console_id}).")
+            tx.emit("command.firearms_acknowledged", incident_id,
+                    {"incident_id": incident_id, "urn": inc["urn"], "by": a.username,
+                     "room": a.room_code, "log": log}, room=inc["owner_room"])
+
     def authorise_armed_deployment(self, incident_id: int, *, threat_assessment: str,
                                    working_strategy: str, rationale: str) -> AuthorisationView:
         """Record the inspector's authorisation; from now on despatch may assign ARVs."""

@@ -165,6 +165,9 @@ class CommandView:
     def __len__(self) -> int:
         return len(self.roles)
 
+    def __bool__(self) -> bool:  # an incident nobody commands yet is still a command view
+        return True
+
     def keys(self) -> list[str]:
         return [r.role for r in self.roles]
 
