@@ -287,3 +287,14 @@ def test_list_filters_by_area_status_and_capability(url, desk):
     assert [u.callsign for u in desk.units.list(area="mk", status="available", capability="ARV")] == ["ARV11"]
     with pytest.raises(InvalidInput):
         desk.units.list(status="napping")
+
+
+def test_avl_simulator_moves_units_through_the_service(url):
+    from controlroom import avl_sim
+    sql(url, "UPDATE units SET status = 'available'")
+    before = dict(sql(url, "SELECT callsign, lat FROM units"))
+    sent = avl_sim.run(url, units=5, rate=50, seconds=0.5, username="despatch.north", password="demo")
+    assert sent >= 10
+    moved = [cs for cs, lat in sql(url, "SELECT callsign, lat FROM units") if lat != before[cs]]
+    assert 1 <= len(moved) <= 5
+    assert sql(url, "SELECT count(*) FROM events WHERE kind = 'unit.position'")[0][0] == sent
