@@ -35,6 +35,8 @@ PANELS: list[PanelSpec] = [
     PanelSpec("incidents", "Incidents", LEFT, "ui.incident_list:make_panel"),
     PanelSpec("incident_form", "Incident", LEFT, "ui.incident_form:make_panel"),
     PanelSpec("contacts", "Contacts", LEFT, "ui.contacts_panel:make_panel"),
+    PanelSpec("dashboards", "Performance", BOTTOM, "ui.dashboards:make_panel",
+              roles=("supervisor", "inspector", "trainer")),
     PanelSpec("units", "Units", RIGHT, "ui.units_panel:make_panel"),
     PanelSpec("talkgroups", "Talk groups", RIGHT, "ui.talkgroups_panel:make_panel"),
     PanelSpec("command", "Command", RIGHT, "ui.command_panel:make_panel"),
