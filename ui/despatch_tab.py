@@ -1,0 +1,206 @@
+"""The incident form's despatch tab: recommended units by ETA; Enter assigns the selected one.
+
+Shift+Enter diverts (the unit leaves its current incident; recorded on both). Recommendations
+refresh (debounced) when units move or change status, from the session's in-memory index.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Optional
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableView, QVBoxLayout, QWidget)
+
+from controlroom.errors import ControlRoomError, Conflict
+from controlroom.models.resources import CAPABILITIES
+
+from . import palette
+from .ops import run_op
+
+if TYPE_CHECKING:
+    from .context import ConsoleContext
+
+COLUMNS = ("Callsign", "Capabilities", "Status", "Distance", "ETA", "Room")
+REFRESH_KINDS = ("unit.", "despatch.", "command.", "incident.updated", "room.")
+
+
+class RecommendationModel(QAbstractTableModel):
+    def __init__(self, own_room: str) -> None:
+        super().__init__()
+        self.own_room = own_room
+        self.rows: list[Any] = []
+
+    def set_rows(self, recs: list[Any]) -> None:
+        """Replace the list (a new answer to a new question, not an event on one row)."""
+        old = [r.callsign for r in self.rows]
+        if old == [r.callsign for r in recs]:
+            self.rows = list(recs)  # same units, new ETAs: update in place
+            if recs:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(recs) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self.rows = list(recs)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r, col = self.rows[index.row()], index.column()
+        if role == Qt.DisplayRole:
+            return (r.callsign, " ".join(r.capabilities), palette.UNIT_STATUS_LABELS.get(r.status, r.status),
+                    f"{r.distance_m / 1000:.1f} km", f"{r.eta_s / 60:.0f} min",
+                    f"{palette.ROOM_LABELS.get(r.room_code, r.room_code or '?').split(' ')[0]}"
+                    + (" (other room)" if r.other_room else ""))[col]
+        if role == Qt.BackgroundRole and col == 2:
+            return QBrush(QColor(palette.unit_status_colour(r.status)))
+        if role == Qt.ForegroundRole and col == 2:
+            return QBrush(QColor("#ffffff"))
+        if role == Qt.ForegroundRole and col == 5:
+            return QBrush(QColor(palette.room_colour(r.room_code)))
+        if role == Qt.TextAlignmentRole and col in (3, 4):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+
+class _Table(QTableView):
+    assign = Signal(bool)  # divert?
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        if event.key() in (Qt.Key_Return, Qt.Key_Enter):
+            self.assign.emit(bool(event.modifiers() & Qt.ShiftModifier))
+            return
+        super().keyPressEvent(event)
+
+
+class DespatchTab(QWidget):
+    assigned = Signal(object)  # DespatchResult
+
+    def __init__(self, ctx: "ConsoleContext", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = ctx.session
+        self.incident_id: Optional[int] = None
+        self.model = RecommendationModel(ctx.session.room.code)
+        self.table = _Table()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.assign.connect(self.assign_selected)
+        self.table.doubleClicked.connect(lambda *_: self.assign_selected(False))
+        self.heading = QLabel("No incident selected.")
+        self.heading.setWordWrap(True)
+        self.capability = QComboBox()
+        self.capability.addItem("As policy", "")
+        for c in CAPABILITIES:
+            self.capability.addItem(c, c)
+        self.capability.currentIndexChanged.connect(self.refresh)
+        self.assign_button = QPushButton("Assign (Enter)")
+        self.assign_button.clicked.connect(lambda: self.assign_selected(False))
+        self.divert_button = QPushButton("Divert (Shift+Enter)")
+        self.divert_button.clicked.connect(lambda: self.assign_selected(True))
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Capability:"))
+        bar.addWidget(self.capability)
+        bar.addStretch(1)
+        bar.addWidget(self.assign_button)
+        bar.addWidget(self.divert_button)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.heading)
+        lay.addLayout(bar)
+        lay.addWidget(self.table)
+        lay.addWidget(self.message)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(750)  # AVL moves all the time; re-rank at most ~1/s
+        self._debounce.timeout.connect(self.refresh)
+        ctx.bridge.event.connect(self._on_event)
+        if getattr(ctx, "selection", None) is not None:
+            ctx.selection.incidentSelected.connect(self.set_incident)
+
+    def set_incident(self, incident_id: Optional[int]) -> None:
+        """Show recommendations for this incident (None clears the tab)."""
+        self.incident_id = incident_id
+        self.message.setText("")
+        if incident_id is None:
+            self.heading.setText("No incident selected.")
+            self.model.set_rows([])
+            return
+        run_op(self, lambda: self.session.incidents.get(incident_id), on_done=self._show_heading,
+               on_error=lambda e: self.heading.setText(str(e)))
+        self.refresh()
+
+    def _show_heading(self, inc: Any) -> None:
+        from controlroom.services.despatch import needed_capability
+        need = needed_capability(inc.incident_type, inc.area_code, inc.firearms)
+        flag = "  FIREARMS" if inc.firearms else ""
+        self.heading.setText(f"<b>{inc.urn}</b> {inc.incident_type} {inc.grade or ''} — {inc.area_code} "
+                             f"({inc.status.replace('_', ' ')}){flag}. Policy sends: <b>{need}</b>.")
+
+    def refresh(self) -> None:
+        iid = self.incident_id
+        if iid is None:
+            return
+        cap = self.capability.currentData() or None
+        run_op(self, lambda: self.session.despatch.recommend(iid, capability=cap),
+               on_done=lambda recs: self._show(iid, recs), on_error=lambda e: self.message.setText(str(e)))
+
+    def _show(self, iid: int, recs: list[Any]) -> None:
+        if iid != self.incident_id:
+            return  # an answer for an incident no longer shown
+        selected = self.selected_callsign()
+        self.model.set_rows(recs)
+        row = next((i for i, r in enumerate(recs) if r.callsign == selected), 0 if recs else None)
+        if row is not None:
+            self.table.selectRow(row)
+        if not recs:
+            self.message.setText("No available unit with that capability.")
+
+    def selected_callsign(self) -> Optional[str]:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()].callsign if rows and self.model.rows else None
+
+    def assign_selected(self, divert: bool = False) -> None:
+        cs, iid = self.selected_callsign(), self.incident_id
+        if cs is None or iid is None:
+            return
+        self.message.setText(f"Assigning {cs}…")
+        run_op(self, lambda: self.session.despatch.assign(iid, cs, divert=divert),
+               on_done=self._done, on_error=self._failed)
+
+    def _done(self, result: Any) -> None:
+        self.message.setText(f"{result.unit.callsign} assigned to {result.incident.urn}: en route.")
+        self.assigned.emit(result)
+        self.refresh()
+
+    def _failed(self, err: ControlRoomError) -> None:
+        hint = " Press Shift+Enter to divert it." if isinstance(err, Conflict) and "already on" in str(err) else ""
+        self.message.setText(f"{err}{hint}")
+        self.refresh()
+
+    def _on_event(self, ev: Any) -> None:
+        if self.incident_id is not None and ev.kind.startswith(REFRESH_KINDS):
+            if not self._debounce.isActive():
+                self._debounce.start()
+
+
+def make_despatch_tab(ctx: "ConsoleContext") -> DespatchTab:
+    return DespatchTab(ctx)
