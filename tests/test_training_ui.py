@@ -79,6 +79,9 @@ def test_band_follows_the_scenario_clock_the_trainer_announces(qtbot, open_trn):
                                           state="running")
     qtbot.waitUntil(lambda: "firearms_major" in band.scenario.text(), timeout=5000)
     assert "x4" in band.scenario.text() and "T+0:12:00" in band.scenario.text()
+    late = make_training_band(context(open_trn("handler.south")))  # signs in mid-exercise
+    qtbot.addWidget(late)
+    qtbot.waitUntil(lambda: "T+0:12:00" in late.scenario.text(), timeout=5000)
 
 
 def test_trainer_window_runs_a_scenario_and_exports_a_watermarked_debrief(qtbot, open_trn, tmp_path):

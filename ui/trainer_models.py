@@ -21,7 +21,8 @@ OUTCOME_COLOURS = {"ok": palette.COUNTDOWN_OK, "skipped": palette.STALE_COLOUR,
 def _summary(args: dict[str, Any]) -> str:
     for key in ("summary", "text", "status", "kind", "grade"):
         if args.get(key):
-            extra = args.get("callsign") or args.get("incident") or ""
+            extra = args.get("callsign") or str(args.get("incident") or "").lstrip("@")
+            extra = f"[{extra}]" if extra else ""
             return f"{extra} {args[key]}".strip()[:90]
     return " ".join(f"{k}={v}" for k, v in args.items())[:90]
 

@@ -25,14 +25,18 @@ log = logging.getLogger(__name__)
 TICK_MS = 250
 
 
-def _table(model) -> QTableView:
+def _table(model, widths: tuple[int, ...]) -> QTableView:
     view = QTableView()
     view.setModel(model)
     view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(22)
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QTableView.SelectRows)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.Interactive)  # fixed widths: no re-measuring per event
+    for col, width in enumerate(widths):
+        view.setColumnWidth(col, width)
+    header.setStretchLastSection(True)
     return view
 
 
@@ -62,8 +66,8 @@ class TrainerWindow(QWidget):
         self.chooser = QComboBox()
         self.chooser.addItems(list_scenarios())
         self.load_btn = QPushButton("Load")
-        self.start_btn, self.pause_btn = QPushButton("▶ Start"), QPushButton("⏸ Pause")
-        self.reset_btn = QPushButton("⟲ Reset to start")
+        self.start_btn, self.pause_btn = QPushButton("Start"), QPushButton("Pause")
+        self.reset_btn = QPushButton("Reset to start")
         self.speed_group = QButtonGroup(self)
         top.addWidget(QLabel("Scenario:"))
         top.addWidget(self.chooser, 1)
@@ -97,11 +101,12 @@ class TrainerWindow(QWidget):
 
         split = QSplitter(Qt.Horizontal)
         left = QSplitter(Qt.Vertical)
-        self.script_view, self.expect_view = _table(self.script), _table(self.expects)
+        self.script_view = _table(self.script, (78, 110, 420, 60))
+        self.expect_view = _table(self.expects, (300, 60, 60, 120, 80))
         left.addWidget(self._titled("Scenario script", self.script_view))
         left.addWidget(self._titled("Expected timings", self.expect_view))
         right = QSplitter(Qt.Vertical)
-        self.actions_view = _table(self.actions)
+        self.actions_view = _table(self.actions, (70, 120, 70, 170, 200))
         self.consoles = QListWidget()
         right.addWidget(self._titled("Trainees' actions", self.actions_view))
         right.addWidget(self._titled("Trainees' consoles", self.consoles))

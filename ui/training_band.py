@@ -8,6 +8,7 @@ from controlroom.scenario import format_time
 
 from . import palette
 from .context import ConsoleContext
+from .ops import run_op
 
 BAND_TEXT = "TRAINING — exercise data only, never live"
 
@@ -18,6 +19,7 @@ class TrainingBand(QWidget):
     def __init__(self, ctx: ConsoleContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingBand")
+        self._last_seq = 0
         self.setAttribute(Qt.WA_StyledBackground, True)
         # Own stylesheet, not the theme's: the band must stay red whatever theme the user picks.
         self.setStyleSheet(f"#trainingBand {{ background: {palette.TRAINING_BAND}; }}"
@@ -33,10 +35,13 @@ class TrainingBand(QWidget):
         lay.addWidget(self.scenario)
         self.setAccessibleName(BAND_TEXT)
         ctx.bridge.event.connect(self._on_event)
+        # A console signing in mid-exercise shows the clock at once, not at the next announcement.
+        run_op(self, ctx.session.exercise.status, on_done=lambda ev: ev and self._on_event(ev))
 
     def _on_event(self, ev) -> None:
-        if not ev.kind.startswith("training."):
+        if not ev.kind.startswith("training.") or ev.seq <= self._last_seq:
             return
+        self._last_seq = ev.seq
         p = ev.payload if isinstance(ev.payload, dict) else {}
         what = ev.kind.split(".", 1)[1]
         if what == "reset":

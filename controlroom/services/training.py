@@ -99,6 +99,16 @@ class TrainingService:
                 {"s": since_seq, "quiet": list(QUIET_KINDS), "n": limit}).mappings().all()
         return [TimelineEntry(**r) for r in rows]
 
+    def status(self) -> TimelineEntry | None:
+        """The latest `training.*` event (what the exercise clock is doing); any training console."""
+        if not self.ctx.training:
+            return None
+        with self.ctx.read() as conn:
+            row = conn.execute(text(
+                "SELECT seq, at, kind, entity_id, username, console_id, room_code, payload FROM events "
+                "WHERE kind LIKE 'training.%' ORDER BY seq DESC LIMIT 1")).mappings().first()
+        return TimelineEntry(**row) if row else None
+
     def consoles(self) -> list[ConsoleView]:
         """Consoles signed in to this (training) database, most recently seen first."""
         self.ctx.require("training.run", entity="training", what="see trainees' consoles")
