@@ -75,7 +75,7 @@ class IncidentListPanel(QWidget):
         hdr = self.view.horizontalHeader()
         hdr.setSectionResizeMode(QHeaderView.Interactive)
         hdr.setStretchLastSection(True)
-        for col, width in (("URN", 150), ("Grade", 46), ("Countdown", 92), ("Type", 90), ("Location", 170),
+        for col, width in (("URN", 150), ("Grade", 46), ("Countdown", 118), ("Type", 90), ("Location", 170),
                            ("Area", 80), ("Room", 50), ("Status", 80), ("Units", 90)):
             self.view.setColumnWidth(COL[col], width)
         self.view.activated.connect(self.open_index)

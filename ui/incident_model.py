@@ -60,6 +60,7 @@ class IncidentTableModel(QAbstractTableModel):
         self.units: dict[int, list[str]] = {}  # incident id -> callsigns assigned now
         self.hay: list[str] = []                # lower-case text the free-text filter searches
         self._row_of: dict[int, int] = {}
+        self.revision = 0  # bumped on every row change (the proxy caches sort keys per revision)
         self.warn = float(config.grade_policy().get("warn_fraction", 0.75))
 
     # ---- loading and events ---------------------------------------------------------------
@@ -70,6 +71,7 @@ class IncidentTableModel(QAbstractTableModel):
         if not fresh:
             return
         first = len(self.rows)
+        self.revision += 1
         self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
         for inc in fresh:
             self._row_of[inc.id] = len(self.rows)
@@ -104,10 +106,12 @@ class IncidentTableModel(QAbstractTableModel):
             self._remove(r)
             return
         self.rows[r] = inc
+        self.revision += 1
         self.hay[r] = self._haystack(inc)
         self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
 
     def _remove(self, r: int) -> None:
+        self.revision += 1
         self.beginRemoveRows(QModelIndex(), r, r)
         inc = self.rows.pop(r)
         self.hay.pop(r)
@@ -129,6 +133,7 @@ class IncidentTableModel(QAbstractTableModel):
     def _touch(self, incident_id: int, col: int) -> None:
         r = self._row_of.get(incident_id)
         if r is not None:
+            self.revision += 1
             self.hay[r] = self._haystack(self.rows[r])
             self.dataChanged.emit(self.index(r, col), self.index(r, col))
 
@@ -233,16 +238,25 @@ class IncidentFilterProxy(QSortFilterProxyModel):
         self.grade: str | None = None
         self.status: str | None = None
         self.text = ""
+        self._ok: list[bool] | None = None
+        self._keys: list[Any] = []
+        self._keys_tag: tuple[int, int] | None = None
         self.setSortRole(SortRole)
 
     def set_filter(self, **kw: Any) -> None:
         self.beginFilterChange()  # Qt ≥ 6.10 replacement for invalidateFilter()
         for k, v in kw.items():
             setattr(self, k, (v or "").lower() if k == "text" else (v or None))
-        self.endFilterChange()
+        m = self.sourceModel()
+        # Decide every row in one Python pass; Qt then only looks the answers up (a keystroke
+        # over 10,000 rows stays well under the 30 ms budget).
+        self._ok = [self._accepts(m, r) for r in range(len(m.rows))] if m is not None else None
+        try:
+            self.endFilterChange()
+        finally:
+            self._ok = None
 
-    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
-        m: IncidentTableModel = self.sourceModel()  # type: ignore[assignment]
+    def _accepts(self, m: "IncidentTableModel", row: int) -> bool:
         inc = m.rows[row]
         return ((self.room is None or inc.room_code == self.room)
                 and (self.area is None or inc.area_code == self.area)
@@ -250,12 +264,25 @@ class IncidentFilterProxy(QSortFilterProxyModel):
                 and (self.status is None or inc.status == self.status)
                 and (not self.text or self.text in m.hay[row]))
 
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
+        ok = self._ok
+        if ok is not None and row < len(ok):
+            return ok[row]
+        return self._accepts(self.sourceModel(), row)  # type: ignore[arg-type]
+
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
-        m: IncidentTableModel = self.sourceModel()  # type: ignore[assignment]
-        c = left.column()
-        a = m._sort_key(m.rows[left.row()], c)
-        b = m._sort_key(m.rows[right.row()], c)
+        keys = self._sort_keys(left.column())
+        a, b = keys[left.row()], keys[right.row()]
         try:
             return a < b
         except TypeError:
             return str(a) < str(b)
+
+    def _sort_keys(self, col: int) -> list[Any]:
+        """Sort keys of one column for every source row, rebuilt only when the source changed."""
+        m: IncidentTableModel = self.sourceModel()  # type: ignore[assignment]
+        tag = (col, m.revision)
+        if self._keys_tag != tag:
+            self._keys = [m._sort_key(inc, col) for inc in m.rows]
+            self._keys_tag = tag
+        return self._keys
