@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 INSPECTOR_ROLES = ("inspector", "trainer")
 NOT_AUTHORISED = "ARMED DEPLOYMENT NOT AUTHORISED"
+SHORT_HEADINGS = {"major_incident": "Major incident", "exact_location": "Exact location",
+                  "incident_type": "Type", "hazards": "Hazards", "access": "Access",
+                  "casualties": "Casualties", "emergency_services": "Services"}
 
 
 def _banner_style(colour: str) -> str:
@@ -59,6 +62,7 @@ class CommandPanel(QWidget):
         self.banner = QLabel()
         self.banner.setObjectName("armedBanner")
         self.banner.setAlignment(Qt.AlignCenter)
+        self.banner.setTextFormat(Qt.RichText)
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.chain = QLabel()
@@ -164,30 +168,32 @@ class CommandPanel(QWidget):
 
     def _methane_tab(self) -> QWidget:
         w = QWidget()
-        h = QHBoxLayout(w)
+        v = QVBoxLayout(w)
         form = QFormLayout()
         self.methane_edits: dict[str, QLineEdit] = {}
         for key, (letter, heading) in METHANE_FIELDS.items():
             edit = QLineEdit(placeholderText=heading)
+            edit.setToolTip(heading)
             self.methane_edits[key] = edit
-            form.addRow(f"{letter}", edit)
+            form.addRow(f"<b>{letter}</b> {SHORT_HEADINGS[key]}", edit)
         self.methane_btn = QPushButton("Save new version")
         self.methane_btn.clicked.connect(self._save_methane)
         form.addRow(self.methane_btn)
-        right = QVBoxLayout()
         self.versions = QListWidget()
         self.versions.setObjectName("methaneVersions")
+        self.versions.setMaximumWidth(170)
         self.versions.currentRowChanged.connect(self._show_version)
         self.methane_text = QPlainTextEdit(readOnly=True)
         self.methane_text.setObjectName("methaneText")
         copy = QPushButton("Copy text for other agencies")
         copy.clicked.connect(lambda: QApplication.clipboard().setText(self.methane_text.toPlainText()))
-        right.addWidget(QLabel("Versions"))
-        right.addWidget(self.versions)
-        right.addWidget(self.methane_text, 2)
-        right.addWidget(copy)
-        h.addLayout(form, 3)
-        h.addLayout(right, 2)
+        below = QHBoxLayout()
+        below.addWidget(self.versions)
+        below.addWidget(self.methane_text, 1)
+        v.addLayout(form)
+        v.addWidget(QLabel("Versions (select one to see the text passed to other agencies)"))
+        v.addLayout(below, 1)
+        v.addWidget(copy)
         return w
 
     # -- state ------------------------------------------------------------------------------------
@@ -231,17 +237,18 @@ class CommandPanel(QWidget):
         if not c.firearms:
             self.banner.hide()
         elif c.armed_authorised:
-            self.banner.setText(f"ARMED DEPLOYMENT AUTHORISED\n{local_time(c.armed_authorised_at)} by "
-                                f"{c.armed_authorised_by}")
+            self.banner.setText(f"ARMED DEPLOYMENT AUTHORISED<br><span style='font-size:10pt'>"
+                                f"{local_time(c.armed_authorised_at)} by {c.armed_authorised_by}</span>")
             self.banner.setStyleSheet(_banner_style(palette.COUNTDOWN_OK) + "QLabel { font-size: 14pt; }")
             self.banner.show()
         else:
-            self.banner.setText(f"⚠ {NOT_AUTHORISED} ⚠\nARVs may not be assigned until the duty inspector "
-                                "records threat assessment, working strategy and rationale.")
+            self.banner.setText(f"⚠ {NOT_AUTHORISED} ⚠<br><span style='font-size:10pt'>ARVs cannot be "
+                                "assigned until the duty inspector records threat assessment, working "
+                                "strategy and rationale.</span>")
             self.banner.setStyleSheet(_banner_style(palette.COUNTDOWN_BREACH) + "QLabel { font-size: 16pt; }")
             self.banner.show()
         rows = [f"<tr><td><b>{r.role}</b>&nbsp;</td><td>{r.holder}"
-                f"{'' if r.accredited else ' <i>(interim)</i>'}</td><td>&nbsp;since {local_time(r.at)}"
+                f"{'' if r.accredited or r.role == 'ITFC' else ' <i>(interim, not accredited)</i>'}</td><td>&nbsp;since {local_time(r.at)}"
                 f"{', from ' + r.from_holder if r.from_holder else ''}</td></tr>" for r in c.roles]
         self.chain.setText("<b>Command chain</b><table>" + "".join(rows) + "</table>" if rows else
                            "<b>Command chain:</b> <span>nobody has taken command yet</span>")
