@@ -17,10 +17,12 @@ from controlroom.services.contact_dashboard import Dashboard
 
 from . import palette
 from .context import ConsoleContext
+from .contacts_panel import fmt_wait
 from .ops import run_op
 
 PRIORITY_COLOURS = [palette.GRADE_COLOURS[g] for g in ("G1", "G2", "G3", "G4")]
 SL_CHANNELS = ("999", "999-text", "switchboard", "101", "alarm", "online", "email", "webchat", "sms")
+SHORT = {"999-text": "999t", "switchboard": "swb", "webchat": "chat"}
 AREAS = ("mk", "bucks", "berks-east", "berks-west", "oxon", "motorways")
 
 
@@ -95,6 +97,7 @@ class DashboardsPanel(QWidget):
         self.queue_bars = pg.BarGraphItem(x=range(4), height=[0] * 4, width=0.6, brushes=PRIORITY_COLOURS)
         self.queue_plot.addItem(self.queue_bars)
         _ticks(self.queue_plot, ["P1", "P2", "P3", "P4"])
+        self.queue_plot.setXRange(-0.5, 3.5, padding=0)
         # Service level per channel: last hour and this shift, with the 90 % target line.
         self.sl_plot = _plot("Service level % (hour ▮ / shift ▯) — target 90 %")
         n = len(SL_CHANNELS)
@@ -106,7 +109,7 @@ class DashboardsPanel(QWidget):
         self.sl_plot.addItem(self.sl_shift)
         self.sl_plot.addItem(pg.InfiniteLine(pos=90, angle=0, pen=pg.mkPen(palette.COUNTDOWN_BREACH, style=pg.QtCore.Qt.DashLine)))
         self.sl_plot.setYRange(0, 100)
-        _ticks(self.sl_plot, list(SL_CHANNELS))
+        _ticks(self.sl_plot, [SHORT.get(c, c) for c in SL_CHANNELS])
         # Demand per hour vs the same hour last week.
         self.demand_plot = _plot("Demand per hour: today vs same hour last week", y_label="contacts")
         self.demand_plot.addLegend(offset=(5, 5))
@@ -165,8 +168,8 @@ class DashboardsPanel(QWidget):
         """Push a snapshot into the existing items (no items are created here)."""
         by_p = {q.priority: q for q in d.queue}
         self.queue_bars.setOpts(height=[by_p[p].waiting if p in by_p else 0 for p in (1, 2, 3, 4)])
-        longest = " ".join(f"P{p} {int(by_p[p].longest_wait_s)}s" for p in (1, 2, 3, 4) if p in by_p)
-        self.queue_plot.setTitle(f"Queue per priority — longest: {longest or 'none waiting'}")
+        longest = " · ".join(f"P{p} {fmt_wait(by_p[p].longest_wait_s)}" for p in (1, 2, 3, 4) if p in by_p)
+        self.queue_plot.setTitle(f"Queue — longest {longest or ': none waiting'}")
 
         def pct(s: Any) -> float:
             return 0.0 if s is None or s.pct is None else s.pct

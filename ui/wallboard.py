@@ -26,7 +26,7 @@ class Tile(QFrame):
         self.detail = QLabel("")
         for w, size, bold in ((self.caption, 22, True), (self.value, 84, True), (self.detail, 22, False)):
             w.setAlignment(Qt.AlignCenter)
-            w.setStyleSheet(f"color: white; font-size: {size}px; font-weight: {'bold' if bold else 'normal'};")
+            w.setStyleSheet(f"background: transparent; color: white; font-size: {size}px; font-weight: {'bold' if bold else 'normal'};")
         lay = QVBoxLayout(self)
         lay.addWidget(self.caption)
         lay.addWidget(self.value, 1)
@@ -50,10 +50,12 @@ class Wallboard(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Control room wallboard")
-        self.setStyleSheet("background: #101418;")
+        self.setObjectName("wallboard")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.setStyleSheet("#wallboard { background: #101418; }")
         self.feed = feed or DashboardFeed(ctx, parent=self)
         self.title = QLabel(f"{ctx.session.room.name} — contact wallboard")
-        self.title.setStyleSheet("color: white; font-size: 30px; font-weight: bold;")
+        self.title.setStyleSheet("background: transparent; color: white; font-size: 30px; font-weight: bold;")
         self.tiles = {k: Tile(c) for k, c in (
             ("waiting", "Contacts waiting"), ("p1", "999 / P1 waiting"), ("longest", "Longest wait"),
             ("review", "Emergency flags to review"), ("sl999", "999 answered ≤ 10 s (hour)"),
