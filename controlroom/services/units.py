@@ -285,7 +285,7 @@ class UnitService:
                     "SELECT at, status, previous_status, incident_id, note, username FROM unit_status_log "
                     "WHERE callsign = :c ORDER BY at DESC, id DESC LIMIT :n"), {"c": cs, "n": limit}).mappings():
                 text = f"Status {STATUS_LABELS.get(r['status'], r['status'])}" + (
-                    f" (was {STATUS_LABELS.get(r['previous_status'], r['previous_status'])})"
+                    f", was {STATUS_LABELS.get(r['previous_status'], r['previous_status'])}"
                     if r["previous_status"] else "") + (f": {r['note']}" if r["note"] else "")
                 out.append(TimelineEntry(r["at"], "status", text, status=r["status"],
                                          incident_id=r["incident_id"], username=r["username"]))
@@ -311,7 +311,8 @@ class UnitService:
                 out.append(TimelineEntry(parse_ts(p["at"]), "position",
                                          f"Position {p['lat']:.5f}, {p['lon']:.5f} ({p.get('area_code') or 'outside force'})",
                                          status=p.get("status"), lat=p["lat"], lon=p["lon"]))
-        out.sort(key=lambda e: e.at)
+        # One transaction shares one now(): show the incident step before the status it caused.
+        out.sort(key=lambda e: (e.at, {"assigned": 0, "arrived": 1, "cleared": 1}.get(e.kind, 2)))
         return out[-limit:]
 
 
