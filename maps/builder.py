@@ -289,6 +289,10 @@ def build_base_map(
     folium.LayerControl(position="topright", collapsed=False).add_to(m)
 
     root = m.get_root()
+    # Before leaflet.js loads: position markers with left/top, not translate3d. A 3D transform makes
+    # every one of 2,000 unit markers its own compositing layer, and re-compositing them all on each
+    # AVL batch is what costs the CPU (zoom then snaps instead of animating, fine on a desk map).
+    root.header.add_child(Element("<script>window.L_DISABLE_3D = true;</script>"), name="crmap_no3d")
     root.header.add_child(Element(_css(training)), name="crmap_css")
     overlay = ""
     if training:
