@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
+import sqlalchemy.exc as sa_exc
 from sqlalchemy import text as sql
 
 from .. import config
@@ -90,6 +91,24 @@ class Recommendation:
     lon: Optional[float] = None
 
 
+def _retry_deadlock(fn: Any) -> Any:
+    """A deadlock with another service's locks (sqlstate 40P01) is retried, then a Conflict."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return fn(*args, **kwargs)
+            except sa_exc.DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", "") not in ("40P01", "40001") or attempt == 2:
+                    if getattr(exc.orig, "sqlstate", "") in ("40P01", "40001"):
+                        raise Conflict("Another console was changing the same unit or incident; "
+                                       "try again.") from exc
+                    raise
+    return wrapper
+
+
 def policy() -> dict[str, Any]:
     return config.load_resource("despatch")
 
@@ -129,6 +148,7 @@ class DespatchService:
             self._incidents.pop(int(ev.entity_id), None)
 
     # -- writes --------------------------------------------------------------------------------
+    @_retry_deadlock
     def assign(self, incident_id: int, callsign: str, *, divert: bool = False) -> DespatchResult:
         """Send a unit to an incident (unit goes en route); Conflict if someone else has it."""
         ctx = self.ctx
@@ -226,6 +246,7 @@ class DespatchService:
         d["room_code"] = self.ctx.area_rooms.get(d["area_code"], d["room_code"])
         return d
 
+    @_retry_deadlock
     def arrived(self, incident_id: int, callsign: str) -> DespatchResult:
         """The unit is at scene; the incident's first arrival time is recorded."""
         ctx = self.ctx
@@ -251,6 +272,7 @@ class DespatchService:
         self.index.apply_unit(payload["unit"], seq=seq)
         return result
 
+    @_retry_deadlock
     def clear(self, incident_id: int, callsign: str, *, result: str) -> DespatchResult:
         """The unit leaves the incident with a result and is available again."""
         ctx = self.ctx
