@@ -2,12 +2,13 @@
 (function () {
   'use strict';
   var crmap = window.crmap = {};
-  var TRAIL_LEN = 10, LOW_ZOOM = 11, FEW_UNITS = 150;
+  var TRAIL_LEN = 10, LOW_ZOOM = 11, FEW_UNITS = 150, PX_PER_LABEL = 8000;
   var BADGES = [['arv', 'ARV'], ['armed', 'ARV'], ['dog', 'DOG'], ['roads', 'RPU'], ['rpu', 'RPU'],
     ['public_order', 'PO'], ['cid', 'CID'], ['neighbourhood', 'NH'], ['pcso', 'CSO'],
     ['irv', 'IRV'], ['response', 'IRV']];
   var map = null, cfg = {}, groups = {}, areasLayer = null, trailRenderer = null, bridge = null;
   var units = {}, incidents = {}, areaBase = {}, areaLabels = {}, selectedId = null;
+  var legendDiv = null, legendTouched = false;
   crmap.events = [];   // last clicks, for tests and debugging
 
   function esc(s) {
@@ -90,8 +91,17 @@
     }
   }
   function lowZoomClass() {  // hide callsigns (keep type badge) when zoomed out over many units
-    var low = map.getZoom() < LOW_ZOOM && Object.keys(units).length > FEW_UNITS;
+    var n = Object.keys(units).length, low = map.getZoom() < LOW_ZOOM && n > FEW_UNITS;
+    if (!low && n) {  // or when the visible units are too dense for labels (small map, clusters)
+      var b = map.getBounds(), size = map.getSize(), seen = 0;
+      for (var cs in units) { if (b.contains(units[cs].marker.getLatLng())) { seen++; } }
+      low = seen * PX_PER_LABEL > size.x * size.y;
+    }
     L.DomUtil[low ? 'addClass' : 'removeClass'](map.getContainer(), 'crmap-lowzoom');
+  }
+  function fitLegend() {  // a small map starts with the legend folded (until the user opens it)
+    var d = legendDiv && legendDiv.querySelector('details'), s = map.getSize();
+    if (d && !legendTouched) { d.open = s.x >= 760 && s.y >= 560; }
   }
   crmap.upsertUnits = function (list) { (list || []).forEach(upsertUnit); lowZoomClass(); return Object.keys(units).length; };
   crmap.removeUnits = function (callsigns) {
@@ -236,13 +246,15 @@
       });
     }
     var Legend = L.Control.extend({onAdd: function () {
-      var div = L.DomUtil.create('div', 'crmap-legend'); div.innerHTML = cfg.legendHtml;
+      var div = legendDiv = L.DomUtil.create('div', 'crmap-legend'); div.innerHTML = cfg.legendHtml;
+      div.querySelector('summary').addEventListener('click', function () { legendTouched = true; });
       L.DomEvent.disableClickPropagation(div); L.DomEvent.disableScrollPropagation(div); return div;
     }});
     new Legend({position: 'bottomright'}).addTo(map);
     if (cfg.overlayHtml) { map.getContainer().insertAdjacentHTML('beforeend', cfg.overlayHtml); }
     if (cfg.training) { L.DomUtil.addClass(map.getContainer(), 'crmap-training'); }
-    map.on('zoomend', lowZoomClass); lowZoomClass();
+    map.on('zoomend moveend resize', lowZoomClass); lowZoomClass();
+    map.on('resize', fitLegend); fitLegend();
     map.on('contextmenu', function (e) { emit('mapContextMenu', [e.latlng.lat, e.latlng.lng]); });
     whenSized(function () { map.fitBounds(L.latLngBounds(cfg.bounds), {padding: [10, 10], animate: false}); });
     if (!connectBridge()) { window.addEventListener('load', connectBridge); }
