@@ -5,7 +5,7 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from .. import config
 from ..errors import Conflict, InvalidInput
@@ -43,6 +43,8 @@ SELECT inc.*, cr_emit('incident.created', inc.id::text, inc.room_code, to_jsonb(
                       :role, CAST(:console AS text)) AS seq
 FROM inc
 """
+
+CREATE_STMT = text(CREATE_SQL)
 
 # Fields `update` may change (grade has its own call with rationale; status via close/reopen).
 UPDATABLE = ("channel", "incident_type", "summary", "address", "caller_name", "caller_phone",
@@ -84,8 +86,8 @@ class IncidentService(LifecycleMixin, RelatedMixin):
                                  caller_phone, address, flags)
         params.update(self.actor_params(), prefix="TRN" if ctx.training else "TV",
                       target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
-        with ctx.tx() as tx:
-            row = tx.execute(CREATE_SQL, params).mappings().one()
+        with ctx.single() as tx:  # one statement in autocommit: one round trip, atomic
+            row = tx.execute(CREATE_STMT, params).mappings().one()
         view = view_from(IncidentView, row)
         self._last_created = view
         return view
