@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "controlroom"
 FETCH_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
              "WHERE seq > %s AND seq <= %s ORDER BY seq")
+MAX_SEQ_SQL = "SELECT coalesce(max(seq), 0) FROM events"
 CATCH_UP_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
                 "WHERE seq > %s ORDER BY seq LIMIT 5000")
 
@@ -116,14 +117,20 @@ class EventListener:
             self._catch_up(conn)
         self._set_state(True)
         while not self._stop.is_set():
-            got = False
-            for note in conn.notifies(timeout=self.heartbeat_s):
-                got = True
-                self._on_notify(conn, note.payload)
+            # Take the notifications out of the generator before acting on them: psycopg holds
+            # the connection lock while notifies() yields, so a gap-filling query inside its
+            # loop would deadlock the listener (seen after a failover, whose sequence jumps).
+            notes = [n.payload for n in conn.notifies(timeout=self.heartbeat_s, stop_after=1)]
+            for payload in notes:
+                self._on_notify(conn, payload)
                 if self._stop.is_set():
                     return
-            if not got:  # idle: prove the connection is alive so an outage shows within seconds
-                conn.execute("SELECT 1")
+            if not notes:  # idle: prove the connection is alive so an outage shows within
+                # seconds, and catch up should a NOTIFY ever go missing - one index probe.
+                top = conn.execute(MAX_SEQ_SQL).fetchone()[0]
+                if self.last_seen is not None and top > self.last_seen:
+                    log.info("event listener: no NOTIFY for events after #%s; catching up", self.last_seen)
+                    self._catch_up(conn)
 
     def _catch_up(self, conn: psycopg.Connection) -> None:
         while True:
