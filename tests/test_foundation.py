@@ -212,3 +212,15 @@ def test_a_good_sign_in_resets_the_failure_count(fresh_db_url):
     for i in range(4):
         with pytest.raises(NotPermitted, match="Wrong user name"):
             open_session(fresh_db_url, "handler.south", "guess", "S-50")
+
+
+def test_migrations_form_one_linear_chain():
+    """Parallel branches with depends_on broke `upgrade heads`; keep the history a single line."""
+    from alembic.script import ScriptDirectory
+
+    from controlroom.db.migrate import alembic_config
+    script = ScriptDirectory.from_config(alembic_config())
+    assert len(script.get_heads()) == 1, script.get_heads()
+    revs = list(script.walk_revisions())
+    assert all(not r.dependencies for r in revs)
+    assert all(r.down_revision is None or isinstance(r.down_revision, str) for r in revs)
