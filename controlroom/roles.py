@@ -4,6 +4,7 @@ from __future__ import annotations
 _HANDLER = {
     "incident.create", "incident.update", "incident.log", "incident.grade", "incident.thrive",
     "incident.close_undeployed", "incident.link", "contact.handle", "command.declare_firearms",
+    "incident.export",
 }
 _DESPATCHER = _HANDLER | {
     "incident.close", "incident.reopen", "despatch.assign", "despatch.clear", "despatch.divert",
@@ -17,7 +18,7 @@ _INSPECTOR = _SUPERVISOR | {
     "command.assign_role", "command.decision", "command.methane", "room.take_over", "room.hand_back",
     "room.fallback", "replay.view",
 }
-_AUDITOR = {"audit.read", "audit.export", "audit.qa", "replay.view"}
+_AUDITOR = {"audit.read", "audit.export", "audit.qa", "replay.view", "incident.export"}
 _TRAINER = _INSPECTOR | {"training.run", "replay.view"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -29,6 +29,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "rooms": ("controlroom.services.rooms", "RoomService"),
     "contacts": ("controlroom.services.contacts", "ContactService"),
     "audit": ("controlroom.services.audit", "AuditService"),
+    "exchange": ("controlroom.services.exchange", "ExchangeService"),  # EIDO, reports, CSV
     "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
 }
 
@@ -77,6 +78,10 @@ class Session:
                     self.events.subscribe(svc.on_event)
             return svc
         raise AttributeError(name)
+
+    def verify_password(self, password: str) -> bool:
+        """Re-check the signed-in user's password (console idle lock); audited, failures count."""
+        return _verify_again(self.ctx, password)
 
     def _track_area_owners(self, ev: Event) -> None:
         # Convention: any event whose payload carries "area_rooms" states the new ownership.
@@ -160,6 +165,25 @@ def _sign_in(engine: Engine, url: str, username: str, password: str, console_id:
     room_view = RoomView(**room) if room else RoomView(code="", name="(no room)", site="")
     # Start from just before our own sign-in so this console sees everything after it.
     return Session(url=url, engine=engine, ctx=ctx, user=user, room=room_view, last_seen=last_seen - 1)
+
+
+def _verify_again(ctx: ServiceContext, password: str) -> bool:
+    a = ctx.actor
+    with db_errors(), ctx.engine.connect() as conn:
+        row = conn.execute(text("SELECT password_hash, locked FROM users WHERE username = :u"),
+                           {"u": a.username}).mappings().first()
+    if row is None or row["locked"] or not isinstance(password, str) or not _password_ok(row["password_hash"], password):
+        ctx.audit_refused("session.unlock", entity=f"user:{a.username}",
+                          reason="account locked" if row is not None and row["locked"] else "wrong password")
+        if row is not None and not row["locked"]:
+            _count_failure(ctx, a.username)  # the idle lock is no way round the sign-in lockout
+        return False
+    with ctx.tx() as tx:
+        tx.execute("UPDATE users SET failed_attempts = 0 WHERE username = :u AND failed_attempts > 0",
+                   {"u": a.username})
+        tx.emit("console.unlocked", a.console_id, {"console_id": a.console_id, "username": a.username},
+                room=a.room_code)
+    return True
 
 
 def _count_failure(ctx: ServiceContext, username: str) -> bool:

@@ -11,6 +11,7 @@ from .rooms import AreaTransfer, RoomPresence  # noqa: F401  (issue 9)
 from .command import ArmedAuthorisation, CommandRole, DecisionLogEntry, MethaneReport  # noqa: F401  (issue 8)
 from .training import TrainingUnitBaseline  # noqa: F401  (issue 10)
 from .contacts import Contact, ContactHourly  # noqa: F401  (issue 11)
+from .records_exchange import IncidentPartnerRef, QaReview  # noqa: F401  (issue 12)
 from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
 
 __all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",

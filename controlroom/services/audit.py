@@ -1,14 +1,17 @@
 """Reading and verifying the hash-chained audit trail."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .base import ServiceContext
+from .base import AUDIT_SQL, ServiceContext, to_json
+from .qa import QaMixin
 
 GENESIS = "0" * 64
 VERIFY_SQL = text(
@@ -44,7 +47,7 @@ def row_hash(fields: list[str], prev: str) -> str:
     return hashlib.sha256("|".join([*fields, prev]).encode("utf-8")).hexdigest()
 
 
-class AuditService:
+class AuditService(QaMixin):
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
@@ -85,3 +88,21 @@ class AuditService:
                 "SELECT id, at, username, role, console_id, room_code, action, entity, outcome, details "
                 f"FROM audit_log {where} ORDER BY id DESC LIMIT :limit"), params).mappings().all()
         return [AuditEntry(**r) for r in rows]
+
+    def export_csv(self, **filters: Any) -> str:
+        """The rows `search(**filters)` finds, as CSV for an investigation; the export is audited."""
+        self.ctx.require("audit.export", what="export the audit trail")
+        rows = self.search(**filters)
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\r\n")
+        w.writerow(["id", "at", "username", "role", "console_id", "room_code", "action", "entity",
+                    "outcome", "details"])
+        for r in rows:
+            w.writerow([r.id, r.at.isoformat(), r.username, r.role, r.console_id, r.room_code, r.action,
+                        r.entity, r.outcome, to_json(r.details)])
+        a = self.ctx.actor
+        with self.ctx.tx() as tx:
+            tx.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
+                                   "room": a.room_code, "action": "audit.exported", "entity": "audit_log",
+                                   "outcome": "ok", "details": to_json({"rows": len(rows), "filters": filters})})
+        return out.getvalue()
