@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 
 from controlroom.roles import ROLE_LABELS
 
-from .palette import ROOM_LABELS
+from .palette import COUNTDOWN_BREACH, ROOM_LABELS
+from .room_banner import RoomsIndicator
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
@@ -36,11 +37,16 @@ class ConsoleStatusBar(QStatusBar):
         self._timer = QTimer(self, interval=1000, timeout=self._tick)
         self._timer.start()
         self._tick()
+        # Rooms staffed / owned areas, kept live; also runs this console's presence heartbeat.
+        self.rooms_indicator = RoomsIndicator(ctx, self)
 
     def set_db_state(self, connected: bool) -> None:
         where = "training DB" if self.ctx.training else "live DB"
         self.db.setText(f"● {where} connected" if connected else "✖ DATABASE UNREACHABLE — entries are kept")
         self.db.setProperty("state", "ok" if connected else "down")
+        # Red (with words, never colour alone) the moment the listener loses the database.
+        self.db.setStyleSheet("" if connected else
+                              f"background: {COUNTDOWN_BREACH}; color: white; font-weight: bold; padding: 0 6px;")
         self.db.style().polish(self.db)
 
     def set_rooms_text(self, text: str) -> None:
