@@ -31,6 +31,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "audit": ("controlroom.services.audit", "AuditService"),
     "exchange": ("controlroom.services.exchange", "ExchangeService"),  # EIDO, reports, CSV
     "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
+    "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13
 }
 
 
