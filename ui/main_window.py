@@ -13,6 +13,7 @@ from . import panels, themes
 from .command_line import CommandLine
 from .context import ConsoleContext
 from .room_banner import RoomBanner
+from .room_banner import RoomBanner
 from .status_bar import ConsoleStatusBar
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class MainWindow(QMainWindow):
         self.band = self._training_band() if ctx.training else None
         if self.band is not None:
             lay.addWidget(self.band)
+        self.room_banner = RoomBanner(ctx)  # areas changing hands, database outage (issue 9)
+        lay.addWidget(self.room_banner)
         self.room_banner = RoomBanner(ctx)  # areas changing hands, database outage (issue 9)
         lay.addWidget(self.room_banner)
         self.map = panels.build(panels.MAP, ctx)
