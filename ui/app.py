@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         session = dlg.session
     ctx = ConsoleContext(session=session, bridge=EventBridge(session))
-    window = MainWindow(ctx, theme=args.theme)
+    # A screenshot shows the default layout, not whatever this user last arranged.
+    window = MainWindow(ctx, theme=args.theme, restore=not args.screenshot)
     if args.screenshot:  # a fixed, realistic console size whatever the (virtual) screen
         window.resize(1680, 1000)
     window.show()

@@ -1,12 +1,14 @@
 """The console's main window: docks for every panel around the map, command line, status bar."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, QScrollArea, QSizePolicy,
+                               QToolBar, QVBoxLayout, QWidget)
 
 from . import panels, themes
 from .command_line import CommandLine
@@ -20,7 +22,8 @@ LAYOUT_VERSION = 1
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: ConsoleContext, *, theme: str | None = None) -> None:
+    def __init__(self, ctx: ConsoleContext, *, theme: str | None = None,
+                 restore: bool = True) -> None:
         super().__init__()
         self.ctx = ctx
         s = ctx.session
@@ -43,9 +46,15 @@ class MainWindow(QMainWindow):
         self.map = panels.build(panels.MAP, ctx)
         self.panels["map"] = self.map
         lay.addWidget(self.map, 1)
-        self.command_line = CommandLine(ctx)
-        lay.addWidget(self.command_line)
         self.setCentralWidget(central)
+        # The command line spans the whole bottom edge (DESIGN §4), always reachable with F2.
+        self.command_line = CommandLine(ctx)
+        self.command_line.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        bar = QToolBar("Command line", self)
+        bar.setObjectName("commandBar")
+        bar.setMovable(False)
+        bar.addWidget(self.command_line)
+        self.addToolBar(Qt.BottomToolBarArea, bar)
 
         for spec in panels.PANELS:
             if spec.roles and s.user.role not in spec.roles:
@@ -58,7 +67,9 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence("F2"), self, activated=self.command_line.edit.setFocus)
         self.apply_theme(theme or str(self.settings.value(f"theme/{s.user.username}", "light")))
         self.resize(1600, 960)
-        self.restore_layout()
+        self._restored = restore and self.restore_layout()
+        with contextlib.suppress(ImportError):  # issue 12: blank the console after idle time
+            importlib.import_module("ui.idle_lock").install_idle_lock(self)
 
     # -- building --------------------------------------------------------------------------------
     def _training_band(self) -> QWidget | None:
@@ -74,7 +85,12 @@ class MainWindow(QMainWindow):
         widget = panels.build(spec, self.ctx)
         dock = QDockWidget(spec.title, self)
         dock.setObjectName(f"dock_{spec.key}")
-        dock.setWidget(widget)
+        # A scroll area lets a tall form shrink so the operator decides how space is shared.
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QFrame.NoFrame)
+        scroller.setWidget(widget)
+        dock.setWidget(scroller)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
         self.addDockWidget(spec.area, dock)
@@ -89,14 +105,21 @@ class MainWindow(QMainWindow):
         if "talkgroups" in d and "command" in d:
             self.tabifyDockWidget(d["talkgroups"], d["command"])
             d["talkgroups"].raise_()
+        QTimer.singleShot(0, self._default_sizes)  # sizes only stick once the window has its size
+
+    def _default_sizes(self) -> None:
+        if self._restored:
+            return
+        d = self.docks
+        w = max(self.width(), 1200)
         left = [d[k] for k in ("incidents", "incident_form") if k in d]
         if len(left) == 2:
-            self.resizeDocks(left, [480, 420], Qt.Vertical)
+            self.resizeDocks(left, [self.height() // 2, self.height() // 2], Qt.Vertical)
         right = [d[k] for k in ("units", "talkgroups") if k in d]
         if len(right) == 2:
-            self.resizeDocks(right, [520, 380], Qt.Vertical)
+            self.resizeDocks(right, [self.height() // 2, self.height() // 2], Qt.Vertical)
         if left and right:
-            self.resizeDocks([left[0], right[0]], [560, 420], Qt.Horizontal)
+            self.resizeDocks([left[0], right[0]], [int(w * 0.34), int(w * 0.27)], Qt.Horizontal)
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
@@ -135,6 +158,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.settings.remove(self._layout_key())
+        self._restored = False
         for dock in self.docks.values():
             dock.setFloating(False)
             dock.show()
