@@ -140,7 +140,9 @@ class TalkGroupModel(QAbstractTableModel):
             return v.kind.title()
         if col == STATE:
             text = {"free": "Free", "standing": "Primary"}.get(v.state, f"Allocated to {v.urn}")
-            return text + (f" + patched {', '.join(v.patched_with)}" if v.patched_with else "")
+            if v.incident_id is None and v.patched_with:
+                text = "Patched"
+            return text + (f" ⇄ {', '.join(v.patched_with)}" if v.patched_with else "")
         if col == UNITS:
             shown = ", ".join(v.units[:6]) + (f" +{len(v.units) - 6}" if len(v.units) > 6 else "")
             return f"{len(v.units)}: {shown}" if v.units else "—"
@@ -242,8 +244,11 @@ class TalkGroupsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         hdr = self.table.horizontalHeader()
         hdr.setSectionResizeMode(QHeaderView.ResizeToContents)
+        hdr.setSectionResizeMode(STATE, QHeaderView.Interactive)
+        hdr.resizeSection(STATE, 230)
         hdr.setSectionResizeMode(UNITS, QHeaderView.Stretch)
         self.units = UnitList()
+        self.units.setMaximumHeight(72)
         self.units_label = QLabel("Units on the selected group — drag onto another group")
         top = QHBoxLayout()
         top.addWidget(self.pool_label)
@@ -258,8 +263,8 @@ class TalkGroupsPanel(QWidget):
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(lower)
-        split.setStretchFactor(0, 4)
-        split.setStretchFactor(1, 1)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.warnings)
