@@ -29,6 +29,11 @@ SERVICES: dict[str, tuple[str, str]] = {
     "rooms": ("controlroom.services.rooms", "RoomService"),
     "contacts": ("controlroom.services.contacts", "ContactService"),
     "audit": ("controlroom.services.audit", "AuditService"),
+    "handoff": ("controlroom.services.handoff", "HandoffService"),  # issue 14
+    "prompts": ("controlroom.services.prompts", "PromptService"),  # issue 14
+    "signoff": ("controlroom.services.signoff", "SignoffService"),  # issue 14
+    "banding": ("controlroom.banding", "BandingService"),  # issue 14
+    "paper": ("controlroom.paper", "PaperService"),  # issue 14
     "exchange": ("controlroom.services.exchange", "ExchangeService"),  # EIDO, reports, CSV
     "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
     "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13

@@ -13,6 +13,7 @@ from .training import TrainingUnitBaseline  # noqa: F401  (issue 10)
 from .contacts import Contact, ContactHourly  # noqa: F401  (issue 11)
 from .records_exchange import IncidentPartnerRef, QaReview  # noqa: F401  (issue 12)
 from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
+from .standards import GradeSignoff, IncidentPrompt, VictimPromise  # noqa: F401  (issue 14)
 
 __all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",
            "UrnCounter", "AuditLog", "Event", "TalkGroup", "Unit"]

@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
-from ..errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable
+from ..errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable
 from ..geo import AreaIndex
 from ..roles import ROLE_LABELS, allowed
 
@@ -137,6 +137,9 @@ def db_errors() -> Iterator[None]:
         if exc.connection_invalidated:
             raise Unavailable(UNAVAILABLE_MSG) from exc
         sqlstate = getattr(exc.orig, "sqlstate", "") or ""
+        if sqlstate in ("40P01", "40001"):  # deadlock / serialisation: another console won the race
+            raise Conflict("Another console changed the same records at the same moment; "
+                           "nothing was saved — check the latest state and try again.") from exc
         if sqlstate.startswith("22"):  # data exception: bad value that slipped past validation
             raise InvalidInput(f"That value cannot be stored: {_first_line(exc.orig)}.") from exc
         if sqlstate == "42501":
