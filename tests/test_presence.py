@@ -102,3 +102,21 @@ def test_presence_vanishes_within_ten_seconds_of_the_console_process_being_kille
         if child.poll() is None:
             child.kill()
             child.wait(timeout=5)
+
+
+def test_presence_label_shows_who_else_has_the_incident_open_and_typing(open_as, qtbot):
+    from ui.context import ConsoleContext
+    from ui.event_bridge import EventBridge
+    from ui.presence_widgets import PresenceLabel
+
+    me = open_as("despatch.north", console_id="N-41")
+    other = open_as("despatch.south", console_id="S-41")
+    inc = me.incidents.create(channel="999", incident_type="ASB", summary="label", lat=MK[0], lon=MK[1])
+    label = PresenceLabel(ConsoleContext(session=me, bridge=EventBridge(me)))
+    qtbot.addWidget(label)
+    label.set_incident(inc.id)
+    assert label.isHidden()
+    other.presence.open_incident(inc.id, typing=True)
+    qtbot.waitUntil(lambda: "S-41 (despatch.south), typing…" in label.text(), timeout=3000)
+    other.presence.open_incident(None)
+    qtbot.waitUntil(lambda: label.text() == "", timeout=3000)

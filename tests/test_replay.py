@@ -218,3 +218,44 @@ def test_jump_by_time_lands_on_the_last_event_recorded_by_then(open_as):
             or replayer.seq_at(inc.created_at - timedelta(seconds=60)) == replayer.first_seq
     finally:
         replayer.close()
+
+
+def test_replay_window_shows_the_past_marked_replay_filters_by_console_and_exports(open_as, qtbot, tmp_path):
+    from ui.context import ConsoleContext
+    from ui.event_bridge import EventBridge
+    from ui.replay_window import ReplayWindow, may_replay
+
+    handler = open_as("handler.north", console_id="N-31")
+    south = open_as("handler.south", console_id="S-31")
+    a = handler.incidents.create(channel="999", incident_type="ASB", summary="Replay north", lat=MK[0], lon=MK[1],
+                                 grade="G1")
+    b = south.incidents.create(channel="999", incident_type="ASB", summary="Replay south", lat=OXFORD[0],
+                               lon=OXFORD[1], grade="G2")
+    auditor = open_as("auditor", console_id="A-01")
+    assert may_replay("auditor") and may_replay("trainer") and not may_replay("despatcher")
+    ctx = ConsoleContext(session=auditor, bridge=EventBridge(auditor))
+    win = ReplayWindow(ctx, with_map=False)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.ready, timeout=10000)
+    assert win.band.text().startswith("REPLAY")
+    r = win.replayer
+    seq_a = r.incident_creations()[a.id][0]
+    win.seek(seq_a - 1)
+    assert win.model.row_of(a.id) == -1
+    win.jump.setCurrentIndex(win.jump.findText(a.urn))
+    win._jump_chosen(win.jump.currentIndex())
+    assert win.state.seq == seq_a and win.model.row_of(a.id) >= 0 and win.selected == a.id
+    assert "Command chain" in win.chain.toPlainText()
+    win.mark()
+    win.seek(r.head_seq)
+    assert win.model.row_of(b.id) >= 0
+    win.console.setCurrentIndex(win.console.findData("N-31"))
+    win._render()
+    assert win.viewing_room() == "north" and win.model.row_of(b.id) == -1 and win.model.row_of(a.id) >= 0
+    html = win.export_segment(tmp_path / "seg.html").read_text()
+    text = win.export_segment(tmp_path / "seg.txt").read_text()
+    assert "REPLAY" in html and b.urn not in text.split("Events in the segment")[0]
+    assert "incident.created" in text and b.urn in text
+    win.play_button.setChecked(True)
+    assert win.timer.isActive()
+    win.play_button.setChecked(False)

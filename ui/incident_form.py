@@ -20,6 +20,7 @@ from controlroom.services.views import IncidentView
 from .commands_incidents import HUB
 from .context import ConsoleContext
 from .ops import run_op
+from .presence_widgets import attach_to_form as attach_presence
 
 FLAG_LABELS = {"firearms": "Firearms", "domestic_abuse": "Domestic abuse", "vulnerable_person": "Vulnerable",
                "repeat_victim": "Repeat victim", "missing_person": "Missing person"}
@@ -55,6 +56,7 @@ class IncidentForm(QWidget):
         ctx.selection.newIncidentAt.connect(self.new_incident_at)
         ctx.bridge.event.connect(self.on_event)
         HUB.newIncidentRequested.connect(self.new_incident)
+        attach_presence(self)  # issue 13: "also open at N-07 …" line; publishes what this form shows
 
     # ---- building -------------------------------------------------------------------------
     def _details_tab(self) -> QWidget:

@@ -14,6 +14,7 @@ from . import commands_incidents  # noqa: F401  (registers N, G1..G4, L, C on th
 from .context import ConsoleContext
 from .incident_model import COL, IdRole, IncidentFilterProxy, IncidentTableModel
 from .ops import run_op
+from .presence_widgets import attach_to_list as attach_presence_tooltips
 
 BREACH_CHECK_MS = 10_000
 
@@ -79,6 +80,7 @@ class IncidentListPanel(QWidget):
                            ("Area", 80), ("Room", 50), ("Status", 80), ("Units", 90)):
             self.view.setColumnWidth(COL[col], width)
         self.view.activated.connect(self.open_index)
+        attach_presence_tooltips(self, IdRole)  # issue 13: hover a row: who else has it open
         self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur, open_=False))
         self.count = QLabel("")
         self.count.setObjectName("incidentCount")
