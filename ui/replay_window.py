@@ -86,6 +86,8 @@ class ReplayWindow(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        for col, width in enumerate((150, 48, 80, 56, 90, 110)):
+            self.table.setColumnWidth(col, width)
         self.table.clicked.connect(lambda idx: self.select(idx.data(IdRole)))
         self.chain = QTextEdit(readOnly=True)
         self.chain.setObjectName("replayChain")
