@@ -41,6 +41,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("talkgroups", "Talk groups", RIGHT, "ui.talkgroups_panel:make_panel"),
     PanelSpec("command", "Command", RIGHT, "ui.command_panel:make_panel"),
     PanelSpec("trainer", "Trainer", BOTTOM, "ui.trainer_window:make_panel", roles=("trainer",)),
+    PanelSpec("audit", "Audit & QA", BOTTOM, "ui.auditor_workspace:make_panel", roles=("auditor",)),
     PanelSpec("replay", "Replay", BOTTOM, "ui.replay_window:make_panel", roles=("inspector", "trainer", "auditor")),
 ]
 

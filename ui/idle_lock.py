@@ -1,0 +1,167 @@
+"""Console idle lock: after N idle minutes the window is covered until the password is re-entered.
+
+The idle time comes from QSettings "idle_lock/minutes" (default 10; 0 turns the lock off).
+The password is re-checked by session.verify_password (audited; wrong ones count towards lockout).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from controlroom.errors import ControlRoomError
+
+from .ops import run_op
+
+DEFAULT_MINUTES = 10
+ACTIVITY = {QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel, QEvent.TouchBegin}
+
+
+class LockOverlay(QWidget):
+    """Opaque cover over the whole console: hides incident data from passers-by."""
+
+    def __init__(self, parent: QWidget, who: str) -> None:
+        super().__init__(parent)
+        self.setObjectName("idleLock")
+        self.setAttribute(Qt.WA_StyledBackground, True)
+        self.setStyleSheet("#idleLock { background: palette(shadow); } #idleLock QLabel { color: palette(light); }")
+        title = QLabel(f"Console locked — {who}")
+        title.setStyleSheet("font-size: 20pt; font-weight: bold")
+        self.password = QLineEdit(echoMode=QLineEdit.Password, placeholderText="Password")
+        self.password.setMaximumWidth(320)
+        self.unlock_btn = QPushButton("Unlock")
+        self.message = QLabel("Locked after inactivity. Enter your password to continue.")
+        lay = QVBoxLayout(self)
+        lay.addStretch(1)
+        for w in (title, self.message, self.password, self.unlock_btn):
+            lay.addWidget(w, 0, Qt.AlignHCenter)
+        lay.addStretch(2)
+
+
+class IdleLock(QObject):
+    locked = Signal()
+    unlocked = Signal()
+
+    def __init__(self, window: QWidget, verify: Callable[[str], bool], *, idle_ms: int, who: str = "") -> None:
+        super().__init__(window)
+        self.window = window
+        self.verify = verify
+        self.who = who
+        self.overlay: LockOverlay | None = None
+        self.timer = QTimer(self, singleShot=True, interval=max(1, idle_ms))
+        self.timer.timeout.connect(self.lock)
+        self._since_restart = QElapsedTimer()
+        self._since_restart.start()
+        # Input for every widget of a top-level window passes through its QWindow first, so one
+        # filter there sees all activity. (An application-wide Python filter would also be handed
+        # half-destroyed internal objects, e.g. QtWebEngine's, and crash the interpreter.)
+        self.handle = None
+        window.installEventFilter(self)
+        self._attach()
+        if idle_ms > 0:
+            self.timer.start()
+
+    @property
+    def is_locked(self) -> bool:
+        return self.overlay is not None and self.overlay.isVisible()
+
+    def _attach(self) -> None:
+        handle = self.window.windowHandle()
+        if handle is not None and handle is not self.handle:
+            handle.installEventFilter(self)
+            self.handle = handle
+
+    def _detach(self) -> None:
+        if self.handle is not None:
+            self.handle.removeEventFilter(self)
+            self.handle = None
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        t = event.type()
+        if obj is self.window:
+            if t == QEvent.Show:
+                self._attach()
+            elif t == QEvent.DeferredDelete:
+                self._detach()
+            elif t == QEvent.Resize and self.overlay is not None:
+                self.overlay.setGeometry(self.window.rect())
+            return False
+        if self.is_locked:
+            return self._guard(event)
+        if t in ACTIVITY and self.timer.interval() > 0 and self._since_restart.elapsed() > 200:
+            self._since_restart.restart()  # restarting on every mouse move would be wasted work
+            self.timer.start()
+        return False
+
+    def _guard(self, event: QEvent) -> bool:
+        """While locked: keys go to the password field, clicks only reach the overlay."""
+        t = event.type()
+        if t in (QEvent.KeyPress, QEvent.KeyRelease, QEvent.ShortcutOverride):
+            focus = QApplication.focusWidget()
+            if focus is None or not self.overlay.isAncestorOf(focus):
+                self.overlay.password.setFocus()
+            return False
+        if t in (QEvent.MouseButtonPress, QEvent.MouseButtonRelease, QEvent.MouseButtonDblClick, QEvent.Wheel):
+            target = self.window.childAt(self.window.mapFromGlobal(event.globalPosition().toPoint()))
+            return not (target is self.overlay or (target is not None and self.overlay.isAncestorOf(target)))
+        return False
+
+    def lock(self) -> None:
+        if self.is_locked:
+            return
+        if self.overlay is None:
+            self.overlay = LockOverlay(self.window, self.who)
+            self.overlay.unlock_btn.clicked.connect(self.try_unlock)
+            self.overlay.password.returnPressed.connect(self.try_unlock)
+        self.overlay.setGeometry(self.window.rect())
+        self.overlay.password.clear()
+        self.overlay.show()
+        self.overlay.raise_()
+        self.overlay.password.setFocus()
+        self.locked.emit()
+
+    def try_unlock(self) -> None:
+        ov = self.overlay
+        if ov is None or not ov.unlock_btn.isEnabled():
+            return
+        password = ov.password.text()
+        ov.unlock_btn.setEnabled(False)
+        ov.message.setText("Checking…")
+        run_op(self.window, lambda: self.verify(password), on_done=self._checked, on_error=self._failed)
+
+    def _checked(self, ok: bool) -> None:
+        ov = self.overlay
+        ov.unlock_btn.setEnabled(True)
+        ov.password.clear()
+        if not ok:
+            ov.message.setText("Wrong password (the attempt is recorded). Repeated failures lock the account.")
+            return
+        ov.hide()
+        ov.message.setText("Locked after inactivity. Enter your password to continue.")
+        self.timer.start()
+        self.unlocked.emit()
+
+    def _failed(self, err: ControlRoomError) -> None:
+        self.overlay.unlock_btn.setEnabled(True)
+        self.overlay.message.setText(f"Cannot check the password now: {err} The console stays locked.")
+
+
+def idle_minutes() -> float:
+    value = QSettings("controlroom", "console").value("idle_lock/minutes", DEFAULT_MINUTES)
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return float(DEFAULT_MINUTES)
+
+
+def install_idle_lock(window: QWidget, *, idle_ms: int | None = None) -> IdleLock | None:
+    """Attach the idle lock to a MainWindow (uses window.ctx.session); None when turned off."""
+    ms = int(idle_minutes() * 60_000) if idle_ms is None else idle_ms
+    if ms <= 0:
+        return None
+    session = window.ctx.session
+    lock = IdleLock(window, session.verify_password, idle_ms=ms,
+                    who=f"{session.user.display_name or session.user.username} @ {session.console_id}")
+    window.idle_lock = lock
+    return lock
