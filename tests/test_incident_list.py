@@ -86,6 +86,8 @@ def test_incident_from_second_console_appears_within_a_second_without_reset(qtbo
     qtbot.waitUntil(lambda: model.incident_at(r).grade == "G1", timeout=1000)
     assert (r, r, 0, len(COL) - 1) in changed
     d = open_as("despatch.south")
+    d.incidents.thrive(inc.id, **{k: "Assessed" for k in ("threat", "harm", "risk", "investigation",
+                                                          "vulnerability", "engagement")})  # G1 closes with THRIVE (issue 14)
     d.incidents.close(inc.id, closing_code="NFA", result="Gone on arrival")
     qtbot.waitUntil(lambda: model.row_of(inc.id) is None, timeout=1000)
     assert resets == []

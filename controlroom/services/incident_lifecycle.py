@@ -84,6 +84,8 @@ class LifecycleMixin:
                 ctx.require("incident.close", entity=entity,
                             what=f"close incidents that have had units deployed ({cur['urn']}); "
                                  "ask the despatcher")
+            from .prompts import require_thrive_to_close  # issue 14: THRIVE policy at closing
+            require_thrive_to_close(tx, incident_id)
             hook = _release_hook()
             if hook is not None:
                 hook(tx, incident_id)

@@ -292,6 +292,8 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         incident_id = int_id(incident_id)
         new = grade_field(grade, required=True)
         why = text_field(rationale, "Rationale", field="rationale", max_len=2000, required=False)
+        from .signoff import downgrade_guard  # issue 14: a G1/G2 downgrade waits for a supervisor
+        downgrade_guard(ctx, incident_id, new, why)
         with ctx.tx() as tx:
             # Lock the row: the permission rule depends on the grade it has *now*.
             cur = tx.execute("SELECT urn, grade, status, lat, lon FROM incidents WHERE id = :id FOR UPDATE",

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import text
 
 from ..errors import ControlRoomError, InvalidInput
+from . import handoff
 from .base import ServiceContext, Tx
 from .validate import text_field
 
@@ -191,7 +192,9 @@ class RoomService:
         while True:
             try:
                 self.heartbeat()
+                handoff.on_heartbeat(self.ctx)  # issue 14: return work held by dead consoles
             except ControlRoomError as exc:  # DB down: the listener already shows it; keep beating
+                handoff.on_heartbeat_failed(self.ctx)
                 log.debug("heartbeat failed: %s", exc)
             except Exception:
                 log.exception("heartbeat failed")
