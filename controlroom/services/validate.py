@@ -7,6 +7,21 @@ from typing import Any, Iterable
 from ..errors import InvalidInput
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short, printable rendering of what the caller gave, for echoing in an error message
+    (a 100 kB paste, control characters or a Python repr must never reach the operator)."""
+    if isinstance(value, str):
+        text = _UNPRINTABLE.sub("?", value)
+    elif value is None or isinstance(value, (bool, float)) or (isinstance(value, int) and abs(value) < 10**30):
+        text = str(value)
+    elif isinstance(value, int):
+        text = "a number too large"
+    else:
+        return f"({type(value).__name__})"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def text_field(value: Any, label: str, *, field: str, max_len: int, required: bool = True,
@@ -30,8 +45,9 @@ def text_field(value: Any, label: str, *, field: str, max_len: int, required: bo
 def code_field(value: Any, label: str, *, field: str, allowed: Iterable[str]) -> str:
     allowed = list(allowed)
     if not isinstance(value, str) or value not in allowed:
-        shown = ", ".join(allowed[:20]) + ("…" if len(allowed) > 20 else "")
-        raise InvalidInput(f"{label} '{value}' is not recognised. Choose one of: {shown}.", field=field)
+        choices = ", ".join(allowed[:20]) + ("…" if len(allowed) > 20 else "")
+        raise InvalidInput(f"{label} '{shown(value)}' is not recognised. Choose one of: {choices}.",
+                           field=field)
     return value
 
 
@@ -42,7 +58,7 @@ def grade_field(value: Any, *, required: bool = False) -> str | None:
         value = f"G{value}"
     if isinstance(value, str) and value.strip().upper() in ("G1", "G2", "G3", "G4"):
         return value.strip().upper()
-    raise InvalidInput(f"Grade '{value}' is not valid: use G1 (emergency), G2 (priority), "
+    raise InvalidInput(f"Grade '{shown(value)}' is not valid: use G1 (emergency), G2 (priority), "
                        "G3 (scheduled) or G4 (resolution without deployment).", field="grade")
 
 
@@ -52,12 +68,12 @@ _PHONE = re.compile(r"^\+?[0-9 ()-]{3,30}$")
 def phone_field(value: Any, *, field: str = "caller_phone") -> str | None:
     v = text_field(value, "Caller number", field=field, max_len=40, required=False, multiline=False)
     if v is not None and not _PHONE.match(v):
-        raise InvalidInput(f"Caller number '{v}' is not a phone number (digits, spaces, + ( ) - only).",
+        raise InvalidInput(f"Caller number '{shown(v)}' is not a phone number (digits, spaces, + ( ) - only).",
                            field=field)
     return v
 
 
 def int_id(value: Any, label: str = "Incident") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 2**63):
-        raise InvalidInput(f"{label} reference '{value}' is not valid.", field="id")
+        raise InvalidInput(f"{label} reference '{shown(value)}' is not valid.", field="id")
     return value
