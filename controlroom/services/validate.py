@@ -7,6 +7,7 @@ from typing import Any, Iterable
 from ..errors import InvalidInput
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -34,6 +35,9 @@ def text_field(value: Any, label: str, *, field: str, max_len: int, required: bo
     if not isinstance(value, str):
         raise InvalidInput(f"{label} must be text.", field=field)
     value = value.strip()
+    if _SURROGATE.search(value):  # half of an emoji pair from a broken paste: UTF-8 cannot hold it
+        raise InvalidInput(f"{label} contains a broken character (half an emoji or symbol); "
+                           "retype that part.", field=field)
     if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
         raise InvalidInput(f"{label} contains control characters; retype it without them.", field=field)
     if len(value) > max_len:
