@@ -257,7 +257,14 @@ class UnitService:
         ctx = self.ctx
         ctx.require("unit.position", what="update unit positions")
         latest: dict[str, tuple[float, float, datetime]] = {}
-        for cs, lat, lon, at in batch:
+        if isinstance(batch, (str, bytes, Mapping)) or not isinstance(batch, Iterable):
+            raise InvalidInput("Give the positions as a list of (callsign, lat, lon, time) fixes.",
+                               field="batch")
+        for fix in batch:
+            if isinstance(fix, (str, bytes)) or not isinstance(fix, (tuple, list)) or len(fix) != 4:
+                raise InvalidInput("Each position fix is (callsign, lat, lon, time); one is not.",
+                                   field="batch")
+            cs, lat, lon, at = fix
             validate_latlon(lat, lon)
             _check_at(at, required=True)
             cs = callsign_field(cs)
