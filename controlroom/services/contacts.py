@@ -164,6 +164,8 @@ class ContactService:
         ctx.require("contact.handle", what="take contacts")
         skill_list = None
         if skills is not None:
+            if isinstance(skills, (str, bytes)) or not isinstance(skills, Iterable):
+                raise InvalidInput("Give the skill channels as a list.", field="skills")
             skill_list = [code_field(s, "Skill channel", field="skills", allowed=config.channels())
                           for s in skills]
         with ctx.tx() as tx:
