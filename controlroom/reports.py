@@ -33,10 +33,11 @@ def local(value: Any, fmt: str = "%d/%m/%Y %H:%M:%S") -> str:
     return value.astimezone(LONDON).strftime(fmt)
 
 
-def _who(c: Mapping[str, Any]) -> str:
+def _who(c: Mapping[str, Any], home: str) -> str:
+    """Who updated a component; people of another agency get their agency named."""
     by = c.get("updatedBy") or {}
     who = by.get("agentIdentifier", "")
-    return who if by.get("agencyIdentifier") == c.get("_home") else f"{who} ({by.get('agencyIdentifier', '')})"
+    return who if by.get("agencyIdentifier") == home else f"{who} ({by.get('agencyIdentifier', '')})"
 
 
 def timeline(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
@@ -47,7 +48,7 @@ def timeline(doc: Mapping[str, Any]) -> list[tuple[str, str, str]]:
 
     def add(c: Mapping[str, Any], at: str | None, what: str) -> None:
         if at:
-            items.append((at, _who({**c, "_home": home}), what))
+            items.append((at, _who(c, home), what))
 
     for n in doc.get("notesComponent", []):
         add(n, n["lastUpdateTimestamp"], f"[{n.get('noteKind', 'note')}] {n['text']}")
@@ -101,6 +102,7 @@ def incident_report_html(doc: Mapping[str, Any], *, training: bool = False, gene
                          generated_by: str = "") -> str:
     """The whole incident record as one HTML page set (QTextDocument-friendly markup)."""
     ic, loc = doc["incidentComponent"], doc["locationComponent"][0]
+    home = doc["sendingAgency"]["agencyIdentifier"]
     types = ic["incidentTypes"][0]
     lon, lat = loc["geometry"]["coordinates"][:2]
     caller = ic.get("caller") or {}
@@ -134,14 +136,14 @@ def incident_report_html(doc: Mapping[str, Any], *, training: bool = False, gene
     parts.append("<h2>THRIVE</h2>")
     if thrive:
         t = thrive[-1]
-        parts.append(f"<p>Version {t['version']} by {escape(_who(t))} at {local(t['lastUpdateTimestamp'])}"
+        parts.append(f"<p>Version {t['version']} by {escape(_who(t, home))} at {local(t['lastUpdateTimestamp'])}"
                      + (f", risk {escape(t['riskLevel'])}" if t.get("riskLevel") else "") + "</p>")
         parts.append(_kv([(k.capitalize(), t[k]) for k in THRIVE]))
     else:
         parts.append("<p><i>No THRIVE assessment recorded.</i></p>")
     parts.append("<h2>Timeline</h2>" + _table(("Time", "By", "What"),
-                                              [(local(at), who, what) for at, who, what in timeline(doc)],
-                                              (18, 14, 68)))
+                                              [(local(at, "%d/%m\u00a0%H:%M:%S"), who or "—", what)
+                                               for at, who, what in timeline(doc)], (17, 15, 68)))
     parts.append("<h2>Units</h2>" + _table(
         ("Unit", "Capabilities", "Assigned", "Arrived", "Cleared", "Result"),
         [(u["unitIdentifier"], " ".join(u.get("capabilities", [])), local(u.get("assignedTimestamp")),
@@ -154,23 +156,23 @@ def incident_report_html(doc: Mapping[str, Any], *, training: bool = False, gene
     parts.append("<h2>Command chain</h2>" + _table(
         ("Time", "Role", "Holder", "Accredited", "Taken from", "Reason", "Recorded by"),
         [(local(r["lastUpdateTimestamp"]), r["role"], r.get("holder") or "stood down",
-          "yes" if r.get("accredited") else "no", r.get("fromHolder"), r.get("reason"), _who(r))
+          "yes" if r.get("accredited") else "no", r.get("fromHolder"), r.get("reason"), _who(r, home))
          for r in doc.get("commandRoleComponent", [])]))
     for a in doc.get("armedAuthorisationComponent", []):
-        parts.append(f"<h2>Armed deployment authorisation</h2><p>{escape(_who(a))} at "
+        parts.append(f"<h2>Armed deployment authorisation</h2><p>{escape(_who(a, home))} at "
                      f"{local(a['lastUpdateTimestamp'])}</p>" + _kv([
                          ("Threat assessment", a["threatAssessment"]), ("Working strategy", a["workingStrategy"]),
                          ("Rationale", a["rationale"])]))
     parts.append("<h2>Decision log (National Decision Model)</h2>" + _table(
         ("Time", "Stage", "Decision", "Rationale", "Options considered", "By"),
         [(local(d["lastUpdateTimestamp"]), f"{d['ndmStage']} {NDM.get(d['ndmStage'], '')}", d["decision"],
-          d["rationale"], d.get("optionsConsidered"), _who(d)) for d in doc.get("decisionComponent", [])]))
+          d["rationale"], d.get("optionsConsidered"), _who(d, home)) for d in doc.get("decisionComponent", [])]))
     parts.append("<h2>METHANE reports</h2>")
     methane = doc.get("methaneComponent", [])
     if not methane:
         parts.append("<p><i>None recorded.</i></p>")
     for m in methane:
-        parts.append(f"<p><b>Version {m['version']}</b> — {escape(_who(m))} at {local(m['lastUpdateTimestamp'])}</p>"
+        parts.append(f"<p><b>Version {m['version']}</b> — {escape(_who(m, home))} at {local(m['lastUpdateTimestamp'])}</p>"
                      + _kv([(label, m.get(key)) for key, label in METHANE]))
     parts.append(f"<p><small>Produced {local(generated_at)} by {escape(generated_by)}. "
                  "Contains personal data: handle under the force's data protection policy.</small></p>")

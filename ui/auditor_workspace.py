@@ -5,7 +5,7 @@ Recording QA findings is the auditor's one write. Every call runs through ui.ops
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QSortFilterProxyModel, Qt
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QDoubleSpinB
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
 
-from controlroom.errors import ControlRoomError, InvalidInput
+from controlroom.errors import ControlRoomError
 from controlroom.reports import local
 from controlroom.services.qa import OUTCOMES, QA_CHECKLIST
 
