@@ -181,8 +181,11 @@ class SignoffService:
         if s.status != "pending":
             raise InvalidInput(f"Sign-off request {sid} was already {s.status} by {s.decided_by}.", field="id")
         if s.requested_by == self.ctx.actor.username:
-            raise NotPermitted(f"A sign-off needs a second person: you asked for this downgrade of {s.urn} "
-                               "yourself. Another supervisor must decide it.")
+            message = (f"A sign-off needs a second person: you asked for this downgrade of {s.urn} "
+                       "yourself. Another supervisor must decide it.")
+            # Refusals are audited (own transaction; nothing here holds the audit chain yet).
+            self.ctx.audit_refused("incident.signoff_downgrade", entity=f"signoff:{sid}", reason=message)
+            raise NotPermitted(message)
         if s.current_grade != s.from_grade:
             raise InvalidInput(f"{s.urn} is now {s.current_grade}, not {s.from_grade}: this request is out of "
                                "date. Reject it and ask again if needed.", field="id")
