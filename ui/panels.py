@@ -41,6 +41,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("talkgroups", "Talk groups", RIGHT, "ui.talkgroups_panel:make_panel"),
     PanelSpec("command", "Command", RIGHT, "ui.command_panel:make_panel"),
     PanelSpec("trainer", "Trainer", BOTTOM, "ui.trainer_window:make_panel", roles=("trainer",)),
+    PanelSpec("reconciliation", "Reconciliation", BOTTOM, "ui.reconciliation_panel:make_panel", roles=("supervisor", "inspector", "trainer")),  # issue 14
+    PanelSpec("banding", "Answer banding", BOTTOM, "ui.banding_dashboard:make_panel", roles=("supervisor", "inspector", "trainer")),  # issue 14
+    PanelSpec("prompts", "Prompts", RIGHT, "ui.prompts_panel:make_panel", roles=("call_handler", "despatcher", "supervisor", "inspector", "trainer")),  # issue 14
     PanelSpec("audit", "Audit & QA", BOTTOM, "ui.auditor_workspace:make_panel", roles=("auditor",)),
     PanelSpec("replay", "Replay", BOTTOM, "ui.replay_window:make_panel", roles=("inspector", "trainer", "auditor")),
 ]
