@@ -214,6 +214,9 @@ def parse(doc: Any) -> dict[str, Any]:
     if isinstance(doc, (bytes, str)):
         try:
             doc = json.loads(doc)
+        except UnicodeDecodeError as exc:  # a ValueError without .msg/.lineno: not JSON text at all
+            raise InvalidInput("The file is not readable JSON (it is not UTF-8 text). Nothing was imported.",
+                               field="document") from exc
         except ValueError as exc:
             raise InvalidInput(f"The file is not readable JSON ({exc.msg}: line {exc.lineno}, "
                                f"column {exc.colno}). Nothing was imported.", field="document") from exc
