@@ -133,3 +133,31 @@ def test_command_line_creates_and_grades_an_incident(qtbot, open_as):
     with qtbot.waitSignal(line.executed, timeout=5000) as sig:
         line.run(f"C {urn} NOPE")
     assert "not recognised" in sig.args[1]
+
+
+def test_shared_scope_filters_to_my_room_and_follows_an_area_transfer(qtbot, open_as):
+    from PySide6.QtCore import Qt
+
+    from ui.room_banner import MINE, VIRTUAL, ScopeToggle, scope
+    s = open_as("handler.north")
+    mk = s.incidents.create(channel="999", incident_type="ASSAULT", summary="Fight outside the club",
+                            lat=MK[0], lon=MK[1], grade="G1")
+    ox = s.incidents.create(channel="101", incident_type="THEFT", summary="Bike stolen from rack",
+                            lat=OXFORD[0], lon=OXFORD[1], grade="G3")
+    d = open_as("despatch.north")
+    panel = make_panel(qtbot, d)
+    toggle = ScopeToggle(panel.ctx)  # e.g. the units board's toggle on the same console
+    qtbot.addWidget(toggle)
+    ids = lambda: {panel.proxy.data(panel.proxy.index(r, 0), Qt.UserRole + 2) for r in range(panel.proxy.rowCount())}
+    assert {mk.id, ox.id} <= ids()
+    toggle.buttons[MINE].click()  # toggling anywhere on the console filters this list
+    assert scope(panel.ctx).value == MINE and panel.room_box.currentData() == "north"
+    assert mk.id in ids() and ox.id not in ids()
+    sup = open_as("super.north")
+    sup.rooms.transfer_area("oxon", "north", reason="South room evacuated for a fire alarm")
+    try:
+        qtbot.waitUntil(lambda: ox.id in ids(), timeout=5000)  # the moved incident is now my room's
+        panel.room_box.setCurrentIndex(0)  # and the list's own combo moves the shared scope back
+        assert scope(panel.ctx).value == VIRTUAL and toggle.buttons[VIRTUAL].isChecked()
+    finally:
+        sup.rooms.transfer_area("oxon", "south", reason="South room back in service")

@@ -28,6 +28,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--screenshot", type=Path, help="save a PNG of the console once drawn, then exit")
     p.add_argument("--screenshot-delay", type=float, default=2.5, help="seconds to settle before --screenshot")
     p.add_argument("--no-demo", action="store_true", help="do not seed the demo force on first run")
+    p.add_argument("--no-demo-avl", action="store_true", help="embedded demo: do not move units in the background")
     return p.parse_args(argv)
 
 
@@ -41,6 +42,10 @@ def resolve_database(args: argparse.Namespace) -> str:
         url = server.get_uri("controlroom_training" if args.training else "controlroom")  # type: ignore[attr-defined]
         args._embedded_server = server
     init_database(url, demo=not args.no_demo, training=args.training)
+    args._demo = not (args.database_url or args.training or args.no_demo)  # the embedded demo console
+    if args._demo:
+        from controlroom.demo import seed_demo_activity
+        seed_demo_activity(url)  # once per database: a live picture, not an empty room
     return url
 
 
@@ -89,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         session = dlg.session
     ctx = ConsoleContext(session=session, bridge=EventBridge(session))
+    from controlroom.demo import DemoAvl
+    avl = DemoAvl(url).start() if args._demo and not args.no_demo_avl else None
     # A screenshot shows the default layout, not whatever this user last arranged.
     window = MainWindow(ctx, theme=args.theme, restore=not args.screenshot)
     if args.screenshot:  # a fixed, realistic console size whatever the (virtual) screen
@@ -98,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         QTimer.singleShot(int(args.screenshot_delay * 1000), lambda: _shoot(window, args.screenshot, app))
     code = app.exec()
+    if avl is not None:
+        avl.stop()
     ctx.bridge.close()
     session.close()
     return code

@@ -1,6 +1,7 @@
 """The live open-incident list: filters, countdowns, keyboard-first; row-by-row from events."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer
@@ -15,6 +16,7 @@ from .context import ConsoleContext
 from .incident_model import COL, IdRole, IncidentFilterProxy, IncidentTableModel
 from .ops import run_op
 from .presence_widgets import attach_to_list as attach_presence_tooltips
+from .room_banner import MINE, ROOM_EVENTS, VIRTUAL, scope
 
 BREACH_CHECK_MS = 10_000
 
@@ -41,9 +43,15 @@ class IncidentListPanel(QWidget):
     # ---- layout ---------------------------------------------------------------------------
     def _build(self) -> None:
         s = self.ctx.session
+        # The console's shared "my room / virtual room" scope (issue 9): every list moves together.
+        self.scope = scope(self.ctx)
         self.room_box = QComboBox()
-        self.room_box.addItem("All rooms", None)
+        self.room_box.addItem("Virtual room", None)
         self.room_box.addItem(f"My room ({s.room.code})", s.room.code)
+        self.room_box.setCurrentIndex(1 if self.scope.value == MINE else 0)
+        self.room_box.currentIndexChanged.connect(
+            lambda _i: self.scope.set(MINE if self.room_box.currentData() else VIRTUAL))
+        self.scope.changed.connect(lambda v: self.room_box.setCurrentIndex(1 if v == MINE else 0))
         self.area_box = QComboBox()
         self.area_box.addItem("All areas", None)
         for code in sorted(s.ctx.area_rooms):
@@ -113,19 +121,38 @@ class IncidentListPanel(QWidget):
         self.model.load(incidents, units)
         self.loaded = True
         for ev in self._pending:
-            self.model.apply(ev)
+            self._apply(ev)
         self._pending.clear()
         self._update_count()
 
     def on_event(self, ev: Any) -> None:
-        if not (ev.kind.startswith("incident.") or ev.kind.startswith("despatch.") or ev.kind == "unit.status"):
+        if not (ev.kind.startswith("incident.") or ev.kind.startswith("despatch.") or ev.kind == "unit.status"
+                or ev.kind in ROOM_EVENTS):
             return
         if not self.loaded:
             self._pending.append(ev)
             return
+        self._apply(ev)
+
+    def _apply(self, ev: Any) -> None:
+        if ev.kind in ROOM_EVENTS:
+            self._follow_areas(ev.payload or {})
+            return
         self.model.apply(ev)
         if ev.kind == "incident.breached":
             self._asked_breach.add(int(ev.payload.get("id", 0)))
+
+    def _follow_areas(self, payload: dict[str, Any]) -> None:
+        """Open incidents moved with their area: their room changes (and so does my-room's view)."""
+        rooms = payload.get("area_rooms") or {}
+        for incident_id in payload.get("incident_ids") or ():
+            r = self.model.row_of(int(incident_id))
+            if r is None:
+                continue
+            inc = self.model.rows[r]
+            room = rooms.get(inc.area_code)
+            if room and room != inc.room_code:
+                self.model.upsert(dataclasses.replace(inc, room_code=room))
 
     def tick(self) -> None:
         self.model.tick()
