@@ -10,7 +10,7 @@ from typing import Any, Iterator
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
-from ..errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable
+from ..errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable, readable
 from ..geo import AreaIndex
 from ..roles import ROLE_LABELS, allowed
 
@@ -109,6 +109,9 @@ class ServiceContext:
                       details: dict[str, Any] | None = None) -> None:
         """Record a refused attempt in its own transaction (the refusal must survive rollback)."""
         a = self.actor
+        if entity is not None:  # varchar(64), no NUL: a junk id typed by the refused user must not lose the row
+            entity = readable(entity)
+            entity = entity if len(entity) <= 64 else entity[:63] + "…"
         try:
             with self.engine.begin() as conn:
                 conn.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
