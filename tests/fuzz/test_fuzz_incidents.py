@@ -126,3 +126,18 @@ def test_lookups_by_hostile_reference_never_leak(world, data):
     check_call(world, s.incidents.get_by_urn, data.draw(st.one_of(nasty_text(), wrong_type())))
     check_call(world, s.incidents.get, data.draw(bad_id()))
     check_call(world, s.incidents.record_breaches)
+
+
+@FUZZ
+@given(data=st.data())
+def test_refusals_with_hostile_references_are_still_audited(world, data):
+    s = world.sessions["auditor"]  # may write nothing: every call is refused and must be audited
+    ref = data.draw(st.one_of(st.sampled_from(("x" * 65, "a\x00b", "é" * 100_000, "1\x00")), nasty_text(),
+                              bad_id()), label="ref")
+    fn = data.draw(st.sampled_from((lambda: s.incidents.add_log(ref, "x"),
+                                    lambda: s.incidents.grade(ref, "G1"),
+                                    lambda: s.incidents.reopen(ref, reason="x"),
+                                    lambda: s.despatch.assign(1, ref),
+                                    lambda: s.talkgroups.log_transmission(ref, "x"),
+                                    lambda: s.units.set_status(ref, "available"))), label="call")
+    check_call(world, fn)
