@@ -97,3 +97,40 @@ def test_pool_low_warning_appears_when_under_a_fifth_free(qtbot, open_as, south_
             north.talkgroups.release(inc.id, g.name)
     qtbot.waitUntil(lambda: south_panel.warnings.text() == "", timeout=5000)
     assert cell(south_panel, "TV-INC-01", NAME) == "TV-INC-01"
+
+
+def test_group_unit_lists_follow_status_area_and_despatch_changes_row_by_row(qtbot, open_as, south_panel):
+    other = open_as("despatch.south")
+    m = south_panel.model
+    primary = {v.area_code: v.name for v in m.rows if v.kind == "primary"}
+    ox_pri, mk_pri = primary["oxon"], primary["mk"]
+    cs = "OX14"
+    if other.units.get(cs).status == "off_duty":
+        other.units.set_status(cs, "available")
+        qtbot.waitUntil(lambda: cs in m.view(ox_pri).units, timeout=5000)
+    assert cs in m.view(ox_pri).units
+    resets, inserted, changed = [], [], []
+    m.modelReset.connect(lambda: resets.append(1))
+    m.rowsInserted.connect(lambda *a: inserted.append(a))
+    m.dataChanged.connect(lambda tl, br, *r: changed.extend(range(tl.row(), br.row() + 1)))
+    other.units.set_status(cs, "off_duty")
+    qtbot.waitUntil(lambda: cs not in m.view(ox_pri).units, timeout=5000)
+    assert set(changed) == {m._row_of[ox_pri]}  # only the affected row
+    other.units.set_status(cs, "available")
+    qtbot.waitUntil(lambda: cs in m.view(ox_pri).units, timeout=5000)
+    other.units.update_position(cs, MK[0], MK[1])  # drives into Milton Keynes: onto its primary
+    qtbot.waitUntil(lambda: cs in m.view(mk_pri).units and cs not in m.view(ox_pri).units, timeout=5000)
+    assert cs in cell(south_panel, mk_pri, UNITS) or "+" in cell(south_panel, mk_pri, UNITS)
+    assert set(m.view(mk_pri).units) == set(other.talkgroups.get(mk_pri).units)
+    inc = new_incident(other, OXFORD)
+    tg = other.talkgroups.allocate(inc.id)
+    other.talkgroups.move_units(tg.name, [cs])
+    qtbot.waitUntil(lambda: m.view(tg.name).units == (cs,), timeout=5000)
+    other.despatch.assign(inc.id, cs)  # a despatch event keeps the unit on its incident group
+    other.units.update_position(cs, OXFORD[0], OXFORD[1])
+    qtbot.waitUntil(lambda: m.unit_state[cs]["area_code"] == "oxon", timeout=5000)
+    assert m.view(tg.name).units == (cs,) and cs not in m.view(ox_pri).units
+    other.despatch.clear(inc.id, cs, result="No trace")
+    other.talkgroups.release(inc.id, tg.name)
+    qtbot.waitUntil(lambda: cs in m.view(ox_pri).units and not m.view(tg.name).units, timeout=5000)
+    assert not resets and not inserted

@@ -8,7 +8,7 @@ from ui import ops
 from ui.context import ConsoleContext
 from ui.despatch_tab import make_despatch_tab
 from ui.event_bridge import EventBridge
-from ui.units_panel import AREA, CALLSIGN, INCIDENT, STATUS, UnitsPanel
+from ui.units_panel import AREA, CALLSIGN, GROUP, INCIDENT, STATUS, UnitsPanel
 
 from .conftest import MK
 
@@ -89,3 +89,16 @@ def test_despatch_tab_shows_recommendations_and_enter_assigns(qtbot, console):
         qtbot.keyClick(tab.table, Qt.Key_Return)
     assert sig.args[0].unit.callsign == first and s.units.get(first).status == "en_route"
     qtbot.waitUntil(lambda: first not in [r.callsign for r in tab.model.rows], timeout=5000)
+
+
+def test_board_names_each_room_and_area_group_once(qtbot, panel):
+    p = panel.proxy
+    labels = [p.index(r, GROUP).data() for r in range(p.rowCount())]
+    full = [panel.model.group_label(panel.model.rows[p.mapToSource(p.index(r, 0)).row()])
+            for r in range(p.rowCount())]
+    shown = [x for x in labels if x]
+    assert shown == list(dict.fromkeys(full)) and len(shown) > 3  # each group named once, in order
+    assert shown[0].startswith("North · ") and any(x.startswith("South · ") for x in shown)
+    assert all(labels[r] == "" for r in range(1, len(labels)) if full[r] == full[r - 1])
+    panel.view.sortByColumn(STATUS, Qt.AscendingOrder)  # not grouped: every row says where it is
+    assert all(p.index(r, GROUP).data() for r in range(p.rowCount()))

@@ -14,6 +14,7 @@ from controlroom.errors import ControlRoomError
 from controlroom.services.command_views import (METHANE_FIELDS, NDM_STAGES, ROLE_ORDER, ROLE_TITLES,
                                                 CommandView, MethaneView, format_methane, row_view)
 
+from . import commands_command  # noqa: F401  (registers FA, ACK on the command line)
 from . import palette
 from .command_models import DecisionModel, UnderCommandModel, local_time
 from .ops import run_op

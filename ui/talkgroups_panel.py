@@ -34,6 +34,7 @@ STATE_COLOURS = {"free": palette.UNIT_STATUS_COLOURS["available"],
                  "standing": palette.UNGRADED_COLOUR}
 MEMBERSHIP_KINDS = ("talkgroup.allocated", "talkgroup.released", "talkgroup.units_moved", "talkgroup.patched")
 WARNING_TRIGGERS = ("despatch.", "talkgroup.", "incident.closed", "incident.updated", "command.")
+UNIT_KEYS = ("talk_group", "area_code", "status")  # what decides the group a unit is on
 
 
 class TalkGroupModel(QAbstractTableModel):
@@ -45,6 +46,7 @@ class TalkGroupModel(QAbstractTableModel):
         self.rows: list[TalkGroupView] = []
         self._raw: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
+        self.unit_state: dict[str, dict[str, Any]] = {}  # callsign -> talk_group, area_code, status
 
     # -- loading and updating ----------------------------------------------------------------
     def load(self, views: list[TalkGroupView]) -> None:
@@ -86,6 +88,41 @@ class TalkGroupModel(QAbstractTableModel):
             units = set(self._raw[row].get("units") or ())
             units.add(callsign) if add else units.discard(callsign)
             self.upsert({**self._raw[row], "units": sorted(units)})
+
+    def set_units(self, units: list[dict[str, Any]]) -> None:
+        """What decides each unit's group (loaded with the groups; then kept from events)."""
+        self.unit_state = {u["callsign"]: {k: u.get(k) for k in UNIT_KEYS} for u in units}
+
+    def effective_group(self, u: dict[str, Any]) -> Optional[str]:
+        """As the database's _UNITS_ON: the group moved to, else the area's primary; off duty: none."""
+        if u.get("status") == "off_duty":
+            return None
+        if u.get("talk_group"):
+            return u["talk_group"]
+        return next((v.name for v in self.rows if v.kind == "primary" and v.area_code
+                     and v.area_code == u.get("area_code")), None)
+
+    def shown_group(self, callsign: str) -> Optional[str]:
+        return next((d["name"] for d in self._raw if callsign in (d.get("units") or ())), None)
+
+    def unit_changed(self, unit: dict[str, Any]) -> bool:
+        """A unit's status/area/talk group changed: move it between the (at most two) affected rows."""
+        cs = unit.get("callsign")
+        known = self.unit_state.get(cs or "")
+        if not cs or (known is None and "talk_group" not in unit):
+            return False  # a unit we never loaded and cannot place
+        state = {**(known or {}), **{k: unit[k] for k in UNIT_KEYS if k in unit}}
+        self.unit_state[cs] = state
+        old, new = self.shown_group(cs), self.effective_group(state)
+        if old == new:
+            return False
+        self.move_unit(cs, old, new)
+        return True
+
+    def set_talk_group(self, callsign: str, name: Optional[str]) -> None:
+        """Membership events moved a unit explicitly (rows are updated from the event itself)."""
+        if callsign in self.unit_state:
+            self.unit_state[callsign]["talk_group"] = name
 
     def rooms_changed(self) -> None:
         """Area ownership moved: owning room is re-derived for every row."""
@@ -281,11 +318,17 @@ class TalkGroupsPanel(QWidget):
     # -- state -----------------------------------------------------------------------------------
     def reload(self) -> None:
         """Full read: at start and after the connection comes back."""
-        run_op(self, self.session.talkgroups.list, on_done=self._loaded, on_error=self._error)
+        def fetch() -> tuple[list[TalkGroupView], list[dict[str, Any]]]:
+            units = [{"callsign": u.callsign, "talk_group": u.talk_group, "area_code": u.area_code,
+                      "status": u.status} for u in self.session.units.list()]
+            return self.session.talkgroups.list(), units
+        run_op(self, fetch, on_done=self._loaded, on_error=self._error)
         self.refresh_warnings()
 
-    def _loaded(self, views: list[TalkGroupView]) -> None:
+    def _loaded(self, result: tuple[list[TalkGroupView], list[dict[str, Any]]]) -> None:
+        views, units = result
         self.model.load(views)
+        self.model.set_units(units)
         self._update_pool()
 
     def on_event(self, ev: Any) -> None:
@@ -294,13 +337,24 @@ class TalkGroupsPanel(QWidget):
             self.model.rooms_changed()
         if ev.kind in MEMBERSHIP_KINDS:
             self._apply(ev.kind, p)
+        elif ev.kind in ("unit.status", "unit.position") or ev.kind.startswith("despatch."):
+            self._unit_event(ev.kind, p)
         if ev.kind.startswith(WARNING_TRIGGERS):
             self._warn_timer.start()
+
+    def _unit_event(self, kind: str, p: dict[str, Any]) -> None:
+        """Status, area or despatch changes can move a unit on or off a group's list."""
+        unit = p.get("unit") if kind.startswith("despatch.") else p
+        if isinstance(unit, dict) and self.model.unit_changed(unit):
+            v = self.selected_group()
+            if v is not None:
+                self._group_selected()
 
     def _apply(self, kind: str, p: dict[str, Any]) -> None:
         if kind == "talkgroup.units_moved":
             for m in p.get("moved", ()):
                 self.model.move_unit(m["callsign"], m.get("from"), None)
+                self.model.set_talk_group(m["callsign"], p.get("name"))
         self.model.upsert(p)
         if kind == "talkgroup.patched" and isinstance(p.get("other"), dict):
             self.model.upsert(p["other"])
@@ -312,6 +366,7 @@ class TalkGroupsPanel(QWidget):
                                                                           if x != p["name"]]})
             for r in p.get("units_returned", ()):
                 self.model.move_unit(r["callsign"], None, r.get("to"))
+                self.model.set_talk_group(r["callsign"], None)
         self._update_pool()
         self._group_selected()
 

@@ -2,6 +2,8 @@
 
 Filter by capability or room; double-click a unit for its timeline (statuses, incidents, AVL).
 Each event updates one row (dataChanged) or inserts one; the model is never reset on an event.
+Rows are grouped by room and area: the first column names the group on its first row only, and a
+line separates groups (while sorted by group or callsign).
 """
 from __future__ import annotations
 
@@ -10,21 +12,23 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QTableWidget, QTableWidgetItem, QTableView, QVBoxLayout, QWidget)
+                               QStyledItemDelegate, QStyleOptionViewItem, QTableWidget, QTableWidgetItem,
+                               QTableView, QVBoxLayout, QWidget)
 
 from controlroom.models.resources import CAPABILITIES
 from controlroom.services.views import parse_ts
 
+from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
 from . import palette
 from .ops import run_op
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
 
-COLUMNS = ("Callsign", "Status", "Capabilities", "Room", "Area", "Incident", "AVL")
-CALLSIGN, STATUS, CAPS, ROOM, AREA, INCIDENT, AVL = range(7)
+COLUMNS = ("Room / area", "Callsign", "Status", "Capabilities", "Room", "Area", "Incident", "AVL")
+GROUP, CALLSIGN, STATUS, CAPS, ROOM, AREA, INCIDENT, AVL = range(8)
 STALE_S = 60  # DESIGN: a position older than 60 s is shown as stale
 SORT_ROLE = Qt.UserRole + 1
 ROOM_LABEL = {"north": "North", "south": "South"}
@@ -33,9 +37,11 @@ ROOM_LABEL = {"north": "North", "south": "South"}
 class UnitsModel(QAbstractTableModel):
     """One row per unit (dicts shaped like the unit row of the event payloads)."""
 
-    def __init__(self, area_rooms: dict[str, str], clock: Callable[[], datetime]) -> None:
+    def __init__(self, area_rooms: dict[str, str], clock: Callable[[], datetime],
+                 area_names: Optional[dict[str, str]] = None) -> None:
         super().__init__()
         self.area_rooms, self.clock = area_rooms, clock
+        self.area_names = area_names or {}
         self.rows: list[dict[str, Any]] = []
         self._row_of: dict[str, int] = {}
         self.urns: dict[int, str] = {}
@@ -109,6 +115,14 @@ class UnitsModel(QAbstractTableModel):
     def room_of(self, u: dict[str, Any]) -> str:
         return self.area_rooms.get(u.get("area_code") or u.get("home_area_code") or "", "")
 
+    def group_key(self, u: dict[str, Any]) -> tuple[str, str]:
+        return self.room_of(u), u.get("area_code") or "~"  # units outside the force last
+
+    def group_label(self, u: dict[str, Any]) -> str:
+        room, area = self.group_key(u)
+        area_text = "Outside the force" if area == "~" else self.area_names.get(area, area)
+        return f"{ROOM_LABEL.get(room, room or '?')} · {area_text}"
+
     def age_s(self, u: dict[str, Any]) -> Optional[float]:
         at = parse_ts(u.get("position_at"))
         return None if at is None else max(0.0, (self.clock() - at).total_seconds())
@@ -119,6 +133,8 @@ class UnitsModel(QAbstractTableModel):
         u, col = self.rows[index.row()], index.column()
         status = u.get("status", "")
         if role in (Qt.DisplayRole, SORT_ROLE):
+            if col == GROUP:
+                return self.group_label(u)
             if col == CALLSIGN:
                 return u["callsign"]
             if col == STATUS:
@@ -141,6 +157,10 @@ class UnitsModel(QAbstractTableModel):
                     return "no fix"
                 text = f"{age:.0f} s" if age < 120 else f"{age / 60:.0f} min"
                 return f"stale {text}" if age > STALE_S else text
+        if role == Qt.FontRole and col == GROUP:
+            font = QFont()
+            font.setBold(True)
+            return font
         if role == Qt.BackgroundRole:
             if col == STATUS:
                 return QBrush(QColor(palette.unit_status_colour(status)))
@@ -168,6 +188,36 @@ class UnitsFilter(QSortFilterProxyModel):
         self.room: Optional[str] = None
         self.setSortRole(SORT_ROLE)
         self.setDynamicSortFilter(True)
+        self._touching = False
+        self.dataChanged.connect(self._touch_next)
+
+    def grouped(self) -> bool:
+        """Sorted by the group (or callsign, which sorts by group first): groups are contiguous."""
+        return self.sortColumn() in (GROUP, CALLSIGN)
+
+    def group_starts(self, row: int) -> bool:
+        if row <= 0:
+            return True
+        m = self.sourceModel()
+        here, above = (m.rows[self.mapToSource(self.index(r, 0)).row()] for r in (row, row - 1))
+        return m.group_key(here) != m.group_key(above)
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
+        if (index.isValid() and index.column() == GROUP and role == Qt.DisplayRole and self.grouped()
+                and not self.group_starts(index.row())):
+            return ""  # the group's name shows on its first row only
+        return super().data(index, role)
+
+    def _touch_next(self, top_left: QModelIndex, bottom_right: QModelIndex, *_: Any) -> None:
+        """The row below shows or hides its group name (and separator) depending on this row."""
+        nxt = bottom_right.row() + 1
+        if self._touching or nxt >= self.rowCount():
+            return
+        self._touching = True
+        try:
+            self.dataChanged.emit(self.index(nxt, 0), self.index(nxt, len(COLUMNS) - 1))
+        finally:
+            self._touching = False
 
     def set_capability(self, cap: Optional[str]) -> None:
         self._refilter(lambda: setattr(self, "capability", cap or None))
@@ -193,10 +243,25 @@ class UnitsFilter(QSortFilterProxyModel):
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:  # noqa: N802
         m = self.sourceModel()
         a, b = m.rows[left.row()], m.rows[right.row()]
-        if left.column() == CALLSIGN:  # the default grouping: room, area, callsign
-            return ((m.room_of(a), a.get("area_code") or "~", a["callsign"])
-                    < (m.room_of(b), b.get("area_code") or "~", b["callsign"]))
+        if left.column() in (GROUP, CALLSIGN):  # the default grouping: room, area, callsign
+            return (*m.group_key(a), a["callsign"]) < (*m.group_key(b), b["callsign"])
         return super().lessThan(left, right)
+
+
+class GroupSeparatorDelegate(QStyledItemDelegate):
+    """Draws a line above the first row of each room/area group."""
+
+    def __init__(self, proxy: UnitsFilter) -> None:
+        super().__init__()
+        self.proxy = proxy
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        if index.row() > 0 and self.proxy.grouped() and self.proxy.group_starts(index.row()):
+            painter.save()
+            painter.setPen(QPen(QColor(palette.UNGRADED_COLOUR), 2))
+            painter.drawLine(option.rect.topLeft(), option.rect.topRight())
+            painter.restore()
 
 
 class TimelineDialog(QDialog):
@@ -241,11 +306,14 @@ class UnitsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = ctx.session
-        self.model = UnitsModel(ctx.session.ctx.area_rooms, ctx.clock)
+        names = {a.code: a.name for a in getattr(ctx.session.ctx.areas, "areas", ())}
+        self.model = UnitsModel(ctx.session.ctx.area_rooms, ctx.clock, names)
         self.proxy = UnitsFilter()
         self.proxy.setSourceModel(self.model)
         self.view = QTableView()
         self.view.setModel(self.proxy)
+        self.separators = GroupSeparatorDelegate(self.proxy)
+        self.view.setItemDelegate(self.separators)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(CALLSIGN, Qt.AscendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
