@@ -98,6 +98,7 @@ def seed_demo_activity(url: str) -> int:
                                         "ON CONFLICT (key) DO NOTHING RETURNING key"), {"k": META_KEY}).scalar()
         if not claimed:
             return 0
+        t0 = time.monotonic()
         try:
             n = _seed(url)
         except BaseException:
@@ -106,6 +107,7 @@ def seed_demo_activity(url: str) -> int:
             raise
         with engine.begin() as conn:
             conn.execute(text("UPDATE meta SET value = now()::text WHERE key = :k"), {"k": META_KEY})
+        log.info("demo activity: %d incidents and %d contacts in %.1f s", n, len(CONTACTS), time.monotonic() - t0)
         return n
     finally:
         engine.dispose()
@@ -144,11 +146,11 @@ def _make_incident(spec: DemoIncident, handler: Any, despatcher: Any, used: set[
     if "firearms" in spec.flags:
         handler.command.declare_firearms(inc.id)
     sent = []
-    for rec in despatcher.despatch.recommend(inc.id, limit=5):
+    for rec in despatcher.despatch.recommend(inc.id, limit=8):
         if len(sent) >= spec.assign:
             break
-        if rec.callsign in used:
-            continue
+        if rec.callsign in used or ("ARV" in rec.capabilities and "firearms" not in spec.flags):
+            continue  # armed units stay free for armed work
         try:
             despatcher.despatch.assign(inc.id, rec.callsign)
         except ControlRoomError as exc:  # e.g. taken meanwhile: the demo just picks the next one

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, Q
 from . import panels, themes
 from .command_line import CommandLine
 from .context import ConsoleContext
+from .fallback_banner import FallbackBanner
 from .room_banner import RoomBanner
 from .status_bar import ConsoleStatusBar
 
@@ -43,6 +44,7 @@ class MainWindow(QMainWindow):
             lay.addWidget(self.band)
         self.room_banner = RoomBanner(ctx)  # areas changing hands, database outage (issue 9)
         lay.addWidget(self.room_banner)
+        lay.addWidget(FallbackBanner(ctx))  # amber while a room works from the training suite (issue 10)
         self.map = panels.build(panels.MAP, ctx)
         self.panels["map"] = self.map
         lay.addWidget(self.map, 1)
