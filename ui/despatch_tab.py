@@ -131,6 +131,8 @@ class DespatchTab(QWidget):
         self.assigned_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.assigned_table.horizontalHeader().setStretchLastSection(True)
         self.assigned_table.setMaximumHeight(150)
+        self.assigned_table.setWordWrap(False)
+        self.assigned_model.rowsInserted.connect(lambda *_: self.assigned_table.resizeColumnsToContents())
         self.assigned_table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.assigned_model.rowsInserted.connect(self._update_buttons)
         self.assigned_model.rowsRemoved.connect(self._update_buttons)

@@ -174,6 +174,8 @@ class UnitsModel(QAbstractTableModel):
                 age = self.age_s(u)
                 if age is None or age > STALE_S:
                     return QBrush(QColor(palette.STALE_COLOUR))
+        if role == Qt.ToolTipRole and col == GROUP:
+            return self.group_label(u)
         if role == Qt.ToolTipRole and col == STATUS:
             return f"{u['callsign']}: {palette.UNIT_STATUS_LABELS.get(status, status)}"
         return None
@@ -322,6 +324,7 @@ class UnitsPanel(QWidget):
         self.view.verticalHeader().hide()
         self.view.verticalHeader().setDefaultSectionSize(22)
         self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().resizeSection(GROUP, 210)  # group names are long; Room/Area columns stay
         self.view.doubleClicked.connect(self._open_timeline)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
         self.capability = QComboBox()
