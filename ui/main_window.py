@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, Q
 
 from . import panels, themes
 from .command_line import CommandLine
+from .panels import BOTTOM, LEFT, RIGHT
 from .context import ConsoleContext
 from .fallback_banner import FallbackBanner
 from .room_banner import RoomBanner
@@ -100,13 +101,21 @@ class MainWindow(QMainWindow):
         self.panels[spec.key] = widget
 
     def _tabify_defaults(self) -> None:
+        # Two stacks per side: the list on top, everything else tabbed underneath it, so
+        # panels added by later work never squeeze the ones an operator watches all shift.
         d = self.docks
-        if "incident_form" in d and "contacts" in d:
-            self.tabifyDockWidget(d["incident_form"], d["contacts"])
-            d["incident_form"].raise_()
-        if "talkgroups" in d and "command" in d:
-            self.tabifyDockWidget(d["talkgroups"], d["command"])
-            d["talkgroups"].raise_()
+        stacks = {LEFT: ("incidents", "incident_form"), RIGHT: ("units", "talkgroups"),
+                  BOTTOM: (None, None)}
+        for spec in panels.PANELS:
+            if spec.key not in d or spec.area not in stacks:
+                continue
+            top, base = stacks[spec.area]
+            if spec.key in (top, base) or base not in d:
+                continue
+            self.tabifyDockWidget(d[base], d[spec.key])
+        for base in ("incident_form", "talkgroups"):
+            if base in d:
+                d[base].raise_()
         QTimer.singleShot(0, self._default_sizes)  # sizes only stick once the window has its size
 
     def _default_sizes(self) -> None:
