@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from .errors import InvalidInput
 from .services.base import ServiceContext
-from .services.validate import int_id, text_field
+from .services.validate import int_id, text_field, time_field
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -121,6 +121,7 @@ class PaperService:
         who = text_field(written_by, "Written by", field="written_by", max_len=64, required=False, multiline=False)
         if not isinstance(original_at, datetime) or original_at.tzinfo is None:
             raise InvalidInput("Give the time written on the paper log, with its time zone.", field="original_at")
+        time_field(original_at, "The time written on the paper log", field="original_at")
         line = body + (f" [paper entry by {who}]" if who else "")
         a = ctx.actor
         with ctx.tx() as tx:

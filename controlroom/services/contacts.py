@@ -15,7 +15,7 @@ from .. import config
 from ..errors import Conflict, InvalidInput
 from .base import ServiceContext, to_json
 from .contact_rules import scan
-from .validate import code_field, int_id, text_field
+from .validate import code_field, int_id, text_field, time_field
 from .views import parse_ts, view_from
 
 THRIVE_KEYS = ("threat", "harm", "risk", "investigation", "vulnerability", "engagement")
@@ -337,4 +337,4 @@ def _timestamp(value: Any, field: str) -> datetime | None:
         return None
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput("Times must be timezone-aware date-times.", field=field)
-    return value
+    return time_field(value, "The time", field=field)

@@ -10,7 +10,7 @@ update is recorded, reassessment when a new THRIVE version is recorded (a trigge
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
 from sqlalchemy import text
@@ -19,7 +19,7 @@ from .. import config
 from ..errors import InvalidInput
 from ..roles import allowed
 from .base import ServiceContext, Tx
-from .validate import int_id, text_field
+from .validate import int_id, text_field, time_field
 from .views import LogEntryView, view_from
 
 KINDS = ("ageing", "victim_update", "reassess")
@@ -199,6 +199,8 @@ class PromptService:
         iid = int_id(incident_id)
         if eta is not None and (not isinstance(eta, datetime) or eta.tzinfo is None):
             raise InvalidInput("The time given to the caller must be a date-time with a time zone.", field="new_eta")
+        time_field(eta, "The time given to the caller", field="new_eta", required=False,
+                   future=timedelta(days=31))
         if body is None and eta is None:
             raise InvalidInput("Give the time the caller was told.", field="promised_at")
         from .incident_sql import local_time

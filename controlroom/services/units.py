@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, Optional
 
 from sqlalchemy import text as sql
@@ -13,7 +13,7 @@ from ..errors import InvalidInput
 from ..geo import validate_latlon
 from ..models.resources import CAPABILITIES, UNIT_STATUSES
 from .base import ServiceContext
-from .validate import code_field, text_field
+from .validate import code_field, text_field, time_field
 from .views import parse_ts, view_from
 
 STATUS_LABELS = {
@@ -326,5 +326,5 @@ class UnitService:
 def _check_at(at: Any, *, required: bool = False) -> None:
     if at is None and not required:
         return
-    if not isinstance(at, datetime) or at.tzinfo is None:
-        raise InvalidInput("The position time must be a date-time with a time zone.", field="at")
+    # A fix from the future would freeze the unit: every real fix after it looks older and is ignored.
+    time_field(at, "The position time", field="at", future=timedelta(minutes=10))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from ..errors import InvalidInput
@@ -75,6 +76,30 @@ def phone_field(value: Any, *, field: str = "caller_phone") -> str | None:
         raise InvalidInput(f"Caller number '{shown(v)}' is not a phone number (digits, spaces, + ( ) - only).",
                            field=field)
     return v
+
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def time_field(value: Any, label: str, *, field: str, required: bool = True,
+               future: timedelta = timedelta(days=1)) -> datetime | None:
+    """An aware date-time between 1970 and `future` from now. Beyond that it is a typo or a broken
+    clock, and the extremes cannot even be stored (year 0) or read back (year 10000)."""
+    if value is None:
+        if required:
+            raise InvalidInput(f"{label} is required.", field=field)
+        return None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidInput(f"{label} must be a date and time with a time zone.", field=field)
+    try:
+        utc = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or not (EARLIEST <= utc <= datetime.now(timezone.utc) + future):
+        raise InvalidInput(f"{label} ({value.year:04d}-{value.month:02d}-{value.day:02d} "
+                           f"{value.hour:02d}:{value.minute:02d}) is not a plausible time; check the clock "
+                           "or the date typed.", field=field)
+    return value
 
 
 def int_id(value: Any, label: str = "Incident") -> int:
