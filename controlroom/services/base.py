@@ -143,7 +143,9 @@ def db_errors() -> Iterator[None]:
         if sqlstate in ("40P01", "40001"):  # deadlock / serialisation: another console won the race
             raise Conflict("Another console changed the same records at the same moment; "
                            "nothing was saved — check the latest state and try again.") from exc
-        if sqlstate.startswith("22"):  # data exception: bad value that slipped past validation
+        # data exception: a bad value that slipped past validation, refused by the server ("22…")
+        # or already by the driver while sending/reading it (sa DataError without a sqlstate)
+        if sqlstate.startswith("22") or isinstance(exc, sa_exc.DataError):
             raise InvalidInput(f"That value cannot be stored: {_first_line(exc.orig)}.") from exc
         if sqlstate == "42501":
             raise NotPermitted(f"The database refused this: {_first_line(exc.orig)}.") from exc
