@@ -80,8 +80,6 @@ class Session:
                 self._services[name] = svc
                 if callable(getattr(svc, "on_event", None)):  # e.g. despatch keeps its unit index live
                     self.events.subscribe(svc.on_event)
-                if callable(getattr(svc, "on_event", None)):  # e.g. despatch keeps its unit index live
-                    self.events.subscribe(svc.on_event)
             return svc
         raise AttributeError(name)
 

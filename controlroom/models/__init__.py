@@ -5,11 +5,11 @@ from .incidents import Incident, IncidentLog, UrnCounter
 from .records import AuditLog, Event
 from .resources import TalkGroup, Unit
 from .despatch import Assignment, UnitStatusLog  # noqa: F401  (issue 6)
+from .rooms import AreaTransfer, RoomPresence  # noqa: F401  (issue 9)
 from .incident_records import GazetteerPlace, IncidentBreach, IncidentLink, IncidentThrive  # noqa: F401  (issue 4)
 from .talkgroups import TalkGroupAllocation, TalkGroupPatch, TalkGroupTransmission  # noqa: F401  (issue 7)
-from .rooms import AreaTransfer, RoomPresence  # noqa: F401  (issue 9)
-from .command import ArmedAuthorisation, CommandRole, DecisionLogEntry, MethaneReport  # noqa: F401  (issue 8)
 from .training import TrainingUnitBaseline  # noqa: F401  (issue 10)
+from .command import ArmedAuthorisation, CommandRole, DecisionLogEntry, MethaneReport  # noqa: F401  (issue 8)
 from .contacts import Contact, ContactHourly  # noqa: F401  (issue 11)
 from .records_exchange import IncidentPartnerRef, QaReview  # noqa: F401  (issue 12)
 from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
