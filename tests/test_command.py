@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import psycopg
 import pytest
@@ -11,15 +10,8 @@ from controlroom.db.engine import libpq_url
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
 
 from .conftest import MK, OXFORD
+from .helpers import wait_for
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def new_incident(session, where=MK, **kw):

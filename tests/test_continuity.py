@@ -22,15 +22,8 @@ from controlroom.errors import Unavailable
 from controlroom.session import open_session
 
 from .conftest import MK, OXFORD
+from .helpers import wait_for
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def create(session, summary, where=MK):

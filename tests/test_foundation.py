@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 
 import psycopg
 import pytest
@@ -13,15 +12,8 @@ from controlroom.errors import ControlRoomError, InvalidInput, NotPermitted, Wro
 from controlroom.session import open_session
 
 from .conftest import LONDON, MK, OXFORD
+from .helpers import wait_for
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_controlroom_imports_no_qt():

@@ -10,18 +10,11 @@ import pytest
 from controlroom.errors import InvalidInput, NotPermitted
 
 from .conftest import MK, OXFORD
+from .helpers import wait_for
 
 HOME = {"mk": "north", "bucks": "north", "berks-east": "north", "berks-west": "south",
         "oxon": "south", "motorways": "south"}
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def mine(session):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
@@ -11,17 +10,10 @@ from controlroom.errors import Conflict, InvalidInput, NotPermitted
 from controlroom.services.talkgroups import release_on_close
 
 from .conftest import MK, OXFORD
+from .helpers import wait_for
 
 POOL = [f"TV-INC-{i:02d}" for i in range(1, 17)]
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def new_incident(s, where=MK, **kw):

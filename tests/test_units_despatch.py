@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -11,17 +10,10 @@ import pytest
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
 
 from .conftest import MK, OXFORD
+from .helpers import wait_for
 
 M4_J11 = (51.419, -1.0)  # on the M4 near Reading: motorways area, south room
 
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def sql(url: str, statement: str, params: tuple = ()) -> list[tuple]:
