@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
@@ -18,6 +18,7 @@ from controlroom.errors import ControlRoomError, Conflict
 from controlroom.models.resources import CAPABILITIES
 
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
+from .table_model import RowTableModel
 from . import palette
 from .despatch_assigned import AssignedModel, ClearDialog, assigned_row, id_of
 from .ops import run_op
@@ -29,7 +30,9 @@ COLUMNS = ("Callsign", "Capabilities", "Status", "Distance", "ETA", "Room")
 REFRESH_KINDS = ("unit.", "despatch.", "command.", "incident.updated", "room.")
 
 
-class RecommendationModel(QAbstractTableModel):
+class RecommendationModel(RowTableModel):
+    columns = COLUMNS
+
     def __init__(self, own_room: str) -> None:
         super().__init__()
         self.own_room = own_room
@@ -46,17 +49,6 @@ class RecommendationModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = list(recs)
         self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid():

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor
 
 from controlroom import config
 from controlroom.services.views import IncidentView, view_from
 
+from .table_model import RowTableModel
 from . import palette
 
 COLUMNS = ("URN", "Grade", "Countdown", "Type", "Location", "Area", "Room", "Status", "Units", "Flags")
@@ -50,8 +51,9 @@ def countdown_text(inc: IncidentView, now: datetime) -> str:
 _STATE_COLOURS = {"ok": palette.COUNTDOWN_OK, "warn": palette.COUNTDOWN_WARN, "breach": palette.COUNTDOWN_BREACH}
 
 
-class IncidentTableModel(QAbstractTableModel):
+class IncidentTableModel(RowTableModel):
     """Open incidents; `apply(event)` inserts, changes or removes exactly one row."""
+    columns = COLUMNS
 
     def __init__(self, clock: Callable[[], datetime], parent: Any = None) -> None:
         super().__init__(parent)
@@ -158,17 +160,6 @@ class IncidentTableModel(QAbstractTableModel):
         return [i.id for i in self.rows if countdown_state(i, now, warn=self.warn) == "breach"]
 
     # ---- Qt model API ---------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
         if not index.isValid():
             return None

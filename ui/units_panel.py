@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel,
                                QStyledItemDelegate, QStyleOptionViewItem, QTableWidget, QTableWidgetItem,
@@ -21,6 +21,7 @@ from controlroom.models.resources import CAPABILITIES
 from controlroom.services.views import parse_ts
 
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
+from .table_model import RowTableModel
 from . import palette
 from .ops import run_op
 
@@ -34,8 +35,9 @@ SORT_ROLE = Qt.UserRole + 1
 ROOM_LABEL = {"north": "North", "south": "South"}
 
 
-class UnitsModel(QAbstractTableModel):
+class UnitsModel(RowTableModel):
     """One row per unit (dicts shaped like the unit row of the event payloads)."""
+    columns = COLUMNS
 
     def __init__(self, area_rooms: dict[str, str], clock: Callable[[], datetime],
                  area_names: Optional[dict[str, str]] = None) -> None:
@@ -101,17 +103,6 @@ class UnitsModel(QAbstractTableModel):
                                   [Qt.DisplayRole, Qt.ForegroundRole])
 
     # -- Qt model ------------------------------------------------------------------------------
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole) -> Any:  # noqa: N802
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def room_of(self, u: dict[str, Any]) -> str:
         return self.area_rooms.get(u.get("area_code") or u.get("home_area_code") or "", "")
 
