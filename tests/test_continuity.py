@@ -236,7 +236,8 @@ def test_listener_fills_a_gap_without_deadlocking_and_keeps_delivering(open_as):
     b.events.subscribe(got.append)
     assert b.events.listener.wait_connected()
     with a.ctx.tx() as tx:
-        big = tx.emit("test.big", None, {"blob": "x" * 9000}, audit=False)
+        pending = tx.emit("test.big", None, {"blob": "x" * 9000}, audit=False)
+    big = int(pending)  # the seq is known once the transaction has committed
     inc = create(a, "after the big one")
     assert wait_for(lambda: any(e.entity_id == str(inc.id) for e in got), timeout=5)
     assert next(e for e in got if e.seq == big).payload["blob"] == "x" * 9000

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+import psycopg
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
@@ -21,6 +22,8 @@ UNAVAILABLE_MSG = ("The database cannot be reached, so nothing was saved. What y
 
 EMIT_SQL = text("SELECT cr_emit(:kind, :entity_id, :room, CAST(:payload AS jsonb), :username, :role, "
                 ":console, :audit, CAST(:details AS jsonb))")
+RAW_EMIT_SQL = ("SELECT cr_emit(%(kind)s, %(entity_id)s, %(room)s, %(payload)s::jsonb, %(username)s, "
+                "%(role)s, %(console)s, %(audit)s, %(details)s::jsonb)")
 AUDIT_SQL = text("SELECT cr_audit(:username, :role, :console, :room, :action, :entity, :outcome, "
                  "CAST(:details AS jsonb))")
 
@@ -42,24 +45,67 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-class Tx:
-    """One action's transaction; `emit` appends the event + audit row and NOTIFYs at commit."""
+class PendingSeq:
+    """The seq of an event sent together with COMMIT: `int(seq)` once the transaction committed."""
 
-    def __init__(self, conn: Connection, ctx: "ServiceContext") -> None:
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: int | None = None
+
+    def __int__(self) -> int:
+        if self.value is None:
+            raise RuntimeError("an event's seq is known only once its transaction has committed")
+        return self.value
+
+    __index__ = __int__
+
+    def __repr__(self) -> str:
+        return f"PendingSeq({self.value})"
+
+
+class Tx:
+    """One action's transaction; `emit` appends the event + audit row and NOTIFYs at commit.
+
+    In a multi-statement transaction the cr_emit() calls are held back and sent in ONE pipelined
+    round trip with COMMIT (`finish`): cr_emit takes the lock that orders the event stream, so it
+    is then held only while the server commits, never across a round trip to a client that may
+    be descheduled (the load benchmark's serial point).
+    """
+
+    def __init__(self, conn: Connection, ctx: "ServiceContext", *, defer_emit: bool = False) -> None:
         self.conn = conn
         self.ctx = ctx
+        self.defer_emit = defer_emit
+        self._pending: list[tuple[dict[str, Any], PendingSeq]] = []
 
     def execute(self, sql: Any, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
 
     def emit(self, kind: str, entity_id: object, payload: dict[str, Any], *, room: str | None = None,
-             audit: bool = True, details: dict[str, Any] | None = None) -> int:
+             audit: bool = True, details: dict[str, Any] | None = None) -> "int | PendingSeq":
         a = self.ctx.actor
-        return self.conn.execute(EMIT_SQL, {
-            "kind": kind, "entity_id": None if entity_id is None else str(entity_id),
-            "room": room, "payload": to_json(payload), "username": a.username, "role": a.role,
-            "console": a.console_id, "audit": audit,
-            "details": None if details is None else to_json(details)}).scalar_one()
+        params = {"kind": kind, "entity_id": None if entity_id is None else str(entity_id),
+                  "room": room, "payload": to_json(payload), "username": a.username, "role": a.role,
+                  "console": a.console_id, "audit": audit,
+                  "details": None if details is None else to_json(details)}
+        if not self.defer_emit:
+            return self.conn.execute(EMIT_SQL, params).scalar_one()
+        pending = PendingSeq()
+        self._pending.append((params, pending))
+        return pending
+
+    def finish(self) -> None:
+        """Send the held-back cr_emit() calls and COMMIT together (one round trip)."""
+        if not self._pending:
+            return
+        raw = self.conn.connection.driver_connection
+        with raw.pipeline():
+            cursors = [raw.execute(RAW_EMIT_SQL, params) for params, _ in self._pending]
+            raw.commit()  # SQLAlchemy's own COMMIT afterwards finds nothing left to do
+        for cur, (_, pending) in zip(cursors, self._pending):
+            pending.value = cur.fetchone()[0]
+        self._pending.clear()
 
 
 @dataclass
@@ -78,7 +124,9 @@ class ServiceContext:
         """One transaction; driver failures become `Unavailable`, constraint breaks `InvalidInput`."""
         with db_errors():
             with self.engine.begin() as conn:
-                yield Tx(conn, self)
+                tx = Tx(conn, self, defer_emit=True)
+                yield tx
+                tx.finish()
 
     @contextlib.contextmanager
     def single(self) -> Iterator[Tx]:
@@ -149,6 +197,22 @@ def db_errors() -> Iterator[None]:
             raise InvalidInput(f"That value cannot be stored: {_first_line(exc.orig)}.") from exc
         if sqlstate == "42501":
             raise NotPermitted(f"The database refused this: {_first_line(exc.orig)}.") from exc
+        raise
+    except psycopg.Error as exc:  # raw driver errors: the pipelined cr_emit + COMMIT (Tx.finish)
+        if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+            raise Unavailable(UNAVAILABLE_MSG) from exc
+        sqlstate = exc.sqlstate or ""
+        if isinstance(exc, psycopg.IntegrityError):
+            name = getattr(exc.diag, "constraint_name", None)
+            raise InvalidInput("The database refused the change: "
+                               + (f"rule '{name}' not met." if name else f"{_first_line(exc)}.")) from exc
+        if sqlstate in ("40P01", "40001"):
+            raise Conflict("Another console changed the same records at the same moment; "
+                           "nothing was saved — check the latest state and try again.") from exc
+        if sqlstate.startswith("22") or isinstance(exc, psycopg.DataError):
+            raise InvalidInput(f"That value cannot be stored: {_first_line(exc)}.") from exc
+        if sqlstate == "42501":
+            raise NotPermitted(f"The database refused this: {_first_line(exc)}.") from exc
         raise
 
 

@@ -174,7 +174,7 @@ class DespatchService:
             ctx.audit_refused("despatch.assign", entity=f"incident:{incident_id}", reason=str(refused),
                               details={"callsign": cs})
             raise refused
-        self.index.apply_unit(payload["unit"], seq=seq)
+        self.index.apply_unit(payload["unit"], seq=int(seq))
         return result
 
     def _lock_unit(self, tx: Any, cs: str, incident_id: int) -> Mapping[str, Any]:
@@ -269,7 +269,7 @@ class DespatchService:
             tx.execute(STATUS_LOG_SQL, {"c": cs, "status": "at_scene", "prev": locked["status"],
                                         "i": incident_id, "note": None, **who})
             result, seq, payload = self._finish(tx, "despatch.arrived", inc, row, asg, logs)
-        self.index.apply_unit(payload["unit"], seq=seq)
+        self.index.apply_unit(payload["unit"], seq=int(seq))
         return result
 
     @_retry_deadlock
@@ -297,7 +297,7 @@ class DespatchService:
             tx.execute(STATUS_LOG_SQL, {"c": cs, "status": "available", "prev": locked["status"],
                                         "i": incident_id, "note": outcome, **who})
             res, seq, payload = self._finish(tx, "despatch.cleared", inc, row, asg, logs)
-        self.index.apply_unit(payload["unit"], seq=seq)
+        self.index.apply_unit(payload["unit"], seq=int(seq))
         return res
 
     def _not_on(self, locked: Mapping[str, Any], cs: str, what: str) -> Exception:

@@ -7,6 +7,8 @@ payload carries "area_rooms", which every session's area-ownership cache applies
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -311,6 +313,7 @@ class RoomService:
                             area_rooms=area_rooms, reason=reason, seq=seq)
 
     def _applied(self, view: TransferView) -> TransferView:
+        view = dataclasses.replace(view, seq=int(view.seq))  # known now the transaction committed
         # Our own cache follows at once; the event brings the same map to every other console.
         self.ctx.area_rooms.update(view.area_rooms)
         return view

@@ -69,9 +69,10 @@ class TrainingService:
             try:
                 with self.ctx.tx() as tx:
                     emptied = reset_training(tx.conn, units=units)
-                    return tx.emit("training.reset", scenario or "", {
+                    seq = tx.emit("training.reset", scenario or "", {
                         "scenario": scenario, "tables_emptied": emptied,
                         "units_overridden": sorted(units or {})})
+                return int(seq)  # known once the transaction has committed
             except sa_exc.DBAPIError as exc:  # a trainee's write crossed our locks: try again
                 if getattr(exc.orig, "sqlstate", "") != "40P01" or attempt == 2:
                     raise
@@ -85,9 +86,10 @@ class TrainingService:
         if what not in ANNOUNCE_KINDS:
             raise InvalidInput(f"Unknown announcement {what!r}.", field="what")
         with self.ctx.tx() as tx:
-            return tx.emit(f"training.{what}", scenario, {
+            seq = tx.emit(f"training.{what}", scenario, {
                 "scenario": scenario, "position": round(position, 1), "speed": speed,
                 "state": state, **extra}, audit=what in ("loaded", "started", "jumped"))
+        return int(seq)
 
     def timeline(self, *, since_seq: int = 0, limit: int = 5000) -> list[TimelineEntry]:
         """Who did what, when, from the event stream (trainees' actions and injected events)."""

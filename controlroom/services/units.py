@@ -209,7 +209,7 @@ class UnitService:
             view = unit_view(row)
             payload = unit_row(row) | {"previous_status": row["previous_status"], "note": note}
             seq = tx.emit("unit.status", cs, payload, room=self.room_of(view))
-        shared_index(ctx).apply_unit(payload, seq=seq)
+        shared_index(ctx).apply_unit(payload, seq=int(seq))
         return view
 
     def _refusal(self, tx: Any, cs: str, status: str) -> InvalidInput:
