@@ -41,8 +41,15 @@ class MainWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
         self.band = self._training_band() if ctx.training else None
-        if self.band is not None:
-            lay.addWidget(self.band)
+        if self.band is not None:  # across the whole window, above every dock: unmistakable
+            top = QToolBar("Training", self)
+            top.setObjectName("trainingBar")
+            top.setMovable(False)
+            top.setFloatable(False)
+            top.toggleViewAction().setEnabled(False)  # it cannot be hidden
+            self.band.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+            top.addWidget(self.band)
+            self.addToolBar(Qt.TopToolBarArea, top)
         self.room_banner = RoomBanner(ctx)  # areas changing hands, database outage (issue 9)
         lay.addWidget(self.room_banner)
         lay.addWidget(FallbackBanner(ctx))  # amber while a room works from the training suite (issue 10)
