@@ -1,8 +1,13 @@
 """Small helpers shared by the test modules."""
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Callable
+
+import psycopg
+
+from .conftest import OXFORD
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
@@ -13,3 +18,25 @@ def wait_for(predicate: Callable[[], object], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return bool(predicate())
+
+
+_spot = itertools.count(1)
+
+
+def spot(base=OXFORD):
+    """A location ~1 km from the previous one, so tests in one module do not see each other."""
+    n = next(_spot)
+    return base[0] + 0.009 * (n % 7) - 0.03, base[1] + 0.014 * (n // 7) - 0.03
+
+
+def new(s, **kw):
+    lat, lon = kw.pop("at", None) or spot()
+    args = dict(channel="999", incident_type="ASSAULT", summary="Fight outside pub", lat=lat, lon=lon)
+    args.update(kw)
+    return s.incidents.create(**args)
+
+
+def sql(url, statement, params=()):
+    with psycopg.connect(url, autocommit=True) as c:
+        cur = c.execute(statement, params)
+        return cur.fetchall() if cur.description else None

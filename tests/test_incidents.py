@@ -2,37 +2,14 @@
 duplicates/history and gazetteer suggestions, all on real PostgreSQL."""
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
-import psycopg
 import pytest
 
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
 
 from .conftest import MK, OXFORD
-
-_spot = itertools.count(1)
-
-
-def spot(base=OXFORD):
-    """A location ~1 km from the previous one, so tests in one module do not see each other."""
-    n = next(_spot)
-    return base[0] + 0.009 * (n % 7) - 0.03, base[1] + 0.014 * (n // 7) - 0.03
-
-
-def new(s, **kw):
-    lat, lon = kw.pop("at", None) or spot()
-    args = dict(channel="999", incident_type="ASSAULT", summary="Fight outside pub", lat=lat, lon=lon)
-    args.update(kw)
-    return s.incidents.create(**args)
-
-
-def sql(url, statement, params=()):
-    with psycopg.connect(url, autocommit=True) as c:
-        cur = c.execute(statement, params)
-        return cur.fetchall() if cur.description else None
-
+from .helpers import new, spot, sql
 
 # ---- grading and deadlines ----------------------------------------------------------------
 def test_g1_deadline_is_15_minutes_urban_and_20_rural(open_as):

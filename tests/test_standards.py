@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from datetime import datetime, timedelta, timezone
 
 import psycopg
@@ -13,28 +12,8 @@ import pytest
 
 from controlroom.errors import InvalidInput, NotPermitted
 
-from .conftest import MK, OXFORD
-
-_spot = itertools.count(1)
-
-
-def spot(base=OXFORD):
-    n = next(_spot)
-    return base[0] + 0.009 * (n % 7) - 0.03, base[1] + 0.014 * (n // 7) - 0.03
-
-
-def new(s, **kw):
-    lat, lon = kw.pop("at", None) or spot()
-    args = dict(channel="999", incident_type="ASSAULT", summary="Fight outside pub", lat=lat, lon=lon)
-    args.update(kw)
-    return s.incidents.create(**args)
-
-
-def sql(url, statement, params=()):
-    with psycopg.connect(url, autocommit=True) as c:
-        cur = c.execute(statement, params)
-        return cur.fetchall() if cur.description else None
-
+from .conftest import MK
+from .helpers import new, spot, sql
 
 THRIVE = dict(threat="Ex-partner outside", harm="Assault likely", risk="High", investigation="Bodycam",
               vulnerability="Lives alone", engagement="Caller wants attendance")
