@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import argon2
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from .db.engine import make_engine
 from .errors import ControlRoomError, NotPermitted, WrongDatabase
@@ -164,11 +164,29 @@ def _sign_in(engine: Engine, url: str, username: str, password: str, console_id:
                                                   "role": actor.role, "room": actor.room_code},
                 room=actor.room_code)
         last_seen = tx.execute("SELECT coalesce(max(seq), 0) FROM events").scalar_one()
+    identify_connections(engine, actor)
     user = UserView(username=username, role=actor.role, display_name=actor.display_name,
                     home_room=actor.room_code)
     room_view = RoomView(**room) if room else RoomView(code="", name="(no room)", site="")
     # Start from just before our own sign-in so this console sees everything after it.
     return Session(url=url, engine=engine, ctx=ctx, user=user, room=room_view, last_seen=last_seen - 1)
+
+
+def identify_connections(engine: Engine, actor: Actor) -> None:
+    """Every service connection names its console (the database binds it to the operator it
+    authenticated; cr_actor() ignores a console the operator does not hold). Set once per
+    connection, so API calls cost no extra round trip."""
+    settings = {"controlroom.console_id": actor.console_id, "controlroom.user": actor.username,
+                "controlroom.role": actor.role}
+
+    def _identify(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            for key, value in settings.items():
+                cur.execute("SELECT set_config(%s, %s, false)", (key, value))
+        dbapi_conn.commit()
+
+    event.listen(engine, "connect", _identify)
+    engine.dispose()  # connections opened before sign-in reconnect with the settings
 
 
 def _verify_again(ctx: ServiceContext, password: str) -> bool:

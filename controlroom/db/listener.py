@@ -1,7 +1,6 @@
 """One listener per console: LISTEN on its own connection, deliver events in seq order, catch up."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -16,8 +15,6 @@ from .engine import CONNECT_KW, libpq_url
 log = logging.getLogger(__name__)
 
 CHANNEL = "controlroom"
-FETCH_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
-             "WHERE seq > %s AND seq <= %s ORDER BY seq")
 MAX_SEQ_SQL = "SELECT coalesce(max(seq), 0) FROM events"
 CATCH_UP_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
                 "WHERE seq > %s ORDER BY seq LIMIT 5000")
@@ -42,9 +39,9 @@ StateCallback = Callable[[bool], None]
 class EventListener:
     """Background thread: wakes on NOTIFY, delivers events strictly in seq order, none skipped.
 
-    cr_emit() allocates seq under a transaction-scoped lock, so commit order is seq order and
-    NOTIFYs arrive in seq order. A jump (seq > last+1) means a payload too big for NOTIFY, a
-    rolled-back seq, or events committed while we were away: one read of the gap fills it.
+    cr_emit() allocates seq under a row lock held to COMMIT (table `event_head`), so commit order
+    is seq order with no gaps. A NOTIFY only wakes the listener, which then reads every committed
+    event after the last one it delivered (one batched read), whatever the notification said.
     """
 
     def __init__(self, url: str, *, last_seen: int | None = None, heartbeat_s: float = 1.0) -> None:
@@ -120,17 +117,22 @@ class EventListener:
             # Take the notifications out of the generator before acting on them: psycopg holds
             # the connection lock while notifies() yields, so a gap-filling query inside its
             # loop would deadlock the listener (seen after a failover, whose sequence jumps).
-            notes = [n.payload for n in conn.notifies(timeout=self.heartbeat_s, stop_after=1)]
-            for payload in notes:
-                self._on_notify(conn, payload)
-                if self._stop.is_set():
-                    return
-            if not notes:  # idle: prove the connection is alive so an outage shows within
-                # seconds, and catch up should a NOTIFY ever go missing - one index probe.
-                top = conn.execute(MAX_SEQ_SQL).fetchone()[0]
-                if self.last_seen is not None and top > self.last_seen:
-                    log.info("event listener: no NOTIFY for events after #%s; catching up", self.last_seen)
-                    self._catch_up(conn)
+            # A notification is only a wake-up: anyone with a login can NOTIFY this channel, so
+            # its content is never read. The authoritative rows come from `events` (seq > last
+            # seen, batched); seq is allocated under a row lock held to COMMIT, so it has no gaps
+            # and commit order is seq order.
+            woken = False
+            for _ in conn.notifies(timeout=self.heartbeat_s, stop_after=1):
+                woken = True
+            if woken:
+                self._catch_up(conn)
+                continue
+            # idle: prove the connection is alive so an outage shows within seconds, and catch
+            # up should a NOTIFY ever go missing - one index probe.
+            top = conn.execute(MAX_SEQ_SQL).fetchone()[0]
+            if self.last_seen is not None and top > self.last_seen:
+                log.info("event listener: no NOTIFY for events after #%s; catching up", self.last_seen)
+                self._catch_up(conn)
 
     def _catch_up(self, conn: psycopg.Connection) -> None:
         while True:
@@ -139,22 +141,6 @@ class EventListener:
                 self._deliver(_event_from_row(r))
             if len(rows) < 5000:
                 return
-
-    def _on_notify(self, conn: psycopg.Connection, raw: str) -> None:
-        msg = json.loads(raw)
-        seq = int(msg["seq"])
-        assert self.last_seen is not None
-        if seq <= self.last_seen:
-            return
-        if seq > self.last_seen + 1 or "kind" not in msg:
-            for r in conn.execute(FETCH_SQL, (self.last_seen, seq)).fetchall():
-                self._deliver(_event_from_row(r))
-            self.last_seen = max(self.last_seen, seq)  # a missing seq below was rolled back
-            return
-        self._deliver(Event(seq=seq, kind=msg["kind"], entity_id=msg.get("entity_id"),
-                            room_code=msg.get("room"), payload=msg.get("payload") or {},
-                            at=_ts(msg.get("at")), console_id=msg.get("console"),
-                            username=msg.get("user")))
 
     def _deliver(self, ev: Event) -> None:
         self.last_seen = ev.seq
@@ -177,10 +163,6 @@ class EventListener:
                 cb(connected)
             except Exception:
                 log.exception("connection-state subscriber failed")
-
-
-def _ts(v: Any) -> datetime | None:
-    return datetime.fromisoformat(v) if isinstance(v, str) else v
 
 
 def _event_from_row(r: tuple) -> Event:

@@ -30,7 +30,9 @@ def create_roles(admin_url: str, *, database: str, app_password: str | None,
         for role, pw in ((OWNER, owner_password), (APP, app_password)):
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
             verb = "ALTER" if exists else "CREATE"
-            stmt = sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE").format(sql.Identifier(role))
+            # the owner creates the job groups and operator roles (migrations, operator admin)
+            extra = " CREATEROLE" if role == OWNER else " NOCREATEROLE"
+            stmt = sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB" + extra).format(sql.Identifier(role))
             if pw:
                 stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(pw))
             conn.execute(stmt)
@@ -62,6 +64,10 @@ def apply_grants(conn, *, app_role: str = APP) -> list[str]:
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {q}",
         f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {q}",
         f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {q}",
+        # transitional: the shared login still works every console until each console signs
+        # in as its operator (issue 19); it is not an operator, so cr_require leaves it to Python
+        f"GRANT USAGE ON SCHEMA api TO {q}",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO {q}",
         f"REVOKE ALL ON alembic_version FROM {q}",
         f"GRANT SELECT ON alembic_version TO {q}",
     ]

@@ -7,7 +7,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+import re
+
 import psycopg
+from psycopg.types.json import Jsonb
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
@@ -24,6 +27,11 @@ EMIT_SQL = text("SELECT cr_emit(:kind, :entity_id, :room, CAST(:payload AS jsonb
                 ":console, :audit, CAST(:details AS jsonb))")
 RAW_EMIT_SQL = ("SELECT cr_emit(%(kind)s, %(entity_id)s, %(room)s, %(payload)s::jsonb, %(username)s, "
                 "%(role)s, %(console)s, %(audit)s, %(details)s::jsonb)")
+_API_NAME = re.compile(r"api\.[a-z_][a-z0-9_]*")
+# An API function's refusal: SQLSTATE -> the error the operator sees, with the function's message.
+API_ERRORS: dict[str, type[ControlRoomError]] = {
+    "CR400": InvalidInput, "CR404": InvalidInput, "CR409": Conflict, "CR403": NotPermitted,
+}
 AUDIT_SQL = text("SELECT cr_audit(:username, :role, :console, :room, :action, :entity, :outcome, "
                  "CAST(:details AS jsonb))")
 
@@ -81,6 +89,21 @@ class Tx:
 
     def execute(self, sql: Any, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
+
+    def call(self, function: str, **params: Any) -> Any:
+        """Run ONE database API action (`api.<name>`, SECURITY DEFINER): it checks the caller's
+        job group, enforces the rule and writes rows + event + audit itself. Returns its result
+        (jsonb comes back as Python data). Keyword names map to `p_<name>` parameters."""
+        if not _API_NAME.fullmatch(function):
+            raise ValueError(f"not an API function name: {function!r}")
+        args = ", ".join(f"p_{k} => :{k}" for k in params)
+        values = {k: (Jsonb(v) if isinstance(v, (dict, list)) else v) for k, v in params.items()}
+        try:
+            return self.conn.execute(text(f"SELECT {function}({args})"), values).scalar()
+        except sa_exc.DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", "") == "42501":  # refused by the database: record it
+                self.ctx.audit_refused(function, entity=None, reason=_first_line(exc.orig))
+            raise
 
     def emit(self, kind: str, entity_id: object, payload: dict[str, Any], *, room: str | None = None,
              audit: bool = True, details: dict[str, Any] | None = None) -> "int | PendingSeq":
@@ -180,6 +203,26 @@ def db_errors() -> Iterator[None]:
         yield
     except ControlRoomError:
         raise
+    except sa_exc.DBAPIError as exc:
+        mapped = API_ERRORS.get(getattr(exc.orig, "sqlstate", "") or "")
+        if mapped is not None:
+            raise mapped(_api_message(exc.orig)) from exc
+        _translate_dbapi(exc)
+    except psycopg.Error as exc:  # raw driver errors: the pipelined cr_emit + COMMIT (Tx.finish)
+        mapped = API_ERRORS.get(exc.sqlstate or "")
+        if mapped is not None:
+            raise mapped(_api_message(exc)) from exc
+        _translate_psycopg(exc)
+
+
+def _api_message(exc: object) -> str:
+    diag = getattr(exc, "diag", None)
+    return getattr(diag, "message_primary", None) or _first_line(exc)
+
+
+def _translate_dbapi(exc: sa_exc.DBAPIError) -> None:
+    try:
+        raise exc
     except sa_exc.IntegrityError as exc:
         raise InvalidInput(f"The database refused the change: {_constraint(exc)}.") from exc
     except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
@@ -198,7 +241,12 @@ def db_errors() -> Iterator[None]:
         if sqlstate == "42501":
             raise NotPermitted(f"The database refused this: {_first_line(exc.orig)}.") from exc
         raise
-    except psycopg.Error as exc:  # raw driver errors: the pipelined cr_emit + COMMIT (Tx.finish)
+
+
+def _translate_psycopg(exc: psycopg.Error) -> None:
+    try:
+        raise exc
+    except psycopg.Error as exc:
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             raise Unavailable(UNAVAILABLE_MSG) from exc
         sqlstate = exc.sqlstate or ""

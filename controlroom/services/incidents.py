@@ -188,22 +188,9 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         incident_id = int_id(incident_id)
         body = text_field(text, "Log entry", field="text", max_len=4000)
         kind = text_field(kind, "Log kind", field="kind", max_len=32, multiline=False) or "note"
-        a = ctx.actor
-        with ctx.tx() as tx:
-            row = tx.execute(
-                "INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                "SELECT id, :u, :c, :k, :t FROM incidents WHERE id = :id "
-                "RETURNING id, incident_id, at, username, console_id, kind, text",
-                {"u": a.username, "c": a.console_id, "k": kind, "t": body, "id": incident_id},
-            ).mappings().first()
-            if row is None:
-                raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-            entry = view_from(LogEntryView, row)
-            room = tx.execute("SELECT a.room_code FROM incidents i JOIN areas a ON a.code = i.area_code "
-                              "WHERE i.id = :id", {"id": incident_id}).scalar()
-            tx.emit("incident.logged", incident_id, {"incident_id": incident_id, "log_id": entry.id,
-                                                     "kind": kind, "text": body, "at": entry.at,
-                                                     "username": a.username}, room=room)
+        with ctx.single() as tx:  # one API call: the database checks, writes, events and audits
+            row = tx.call("api.incident_add_log", incident_id=incident_id, text=body, kind=kind)
+        entry = view_from(LogEntryView, row)
         return entry
 
     def log(self, incident_id: int) -> list[LogEntryView]:

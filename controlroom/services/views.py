@@ -21,7 +21,7 @@ def view_from(cls: type[T], row: Mapping[str, Any]) -> T:
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in row:
             v = row[f.name]
-            if f.name.endswith("_at") and v is not None:
+            if (f.name == "at" or f.name.endswith("_at")) and isinstance(v, str):
                 v = parse_ts(v)
             kwargs[f.name] = v
     return cls(**kwargs)
