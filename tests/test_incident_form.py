@@ -18,8 +18,9 @@ def make_form(qtbot, session) -> IncidentForm:
 def type_place(qtbot, form, text):
     form.location.setText(text)
     form._suggest()
-    qtbot.waitUntil(lambda: form.suggestions.count() > 0, timeout=3000)
-    form._pick_place(form.suggestions.item(0))
+    qtbot.waitUntil(lambda: form.suggestions.count() > 0 or form.lat is not None, timeout=3000)
+    if form.lat is None:  # pasted coordinates pick themselves; a place name needs picking
+        form.pick_row(0)
 
 
 def test_form_suggests_place_shows_area_room_and_duplicates_then_saves(qtbot, open_as):
@@ -45,6 +46,7 @@ def test_unreachable_database_keeps_the_form_content_and_says_so(qtbot, open_as,
     form = make_form(qtbot, s)
     type_place(qtbot, form, f"{OXFORD[0]}, {OXFORD[1]}")
     form.summary.setPlainText("Caller reports a man with a knife")
+    form.type.setCurrentIndex(form.type.findData("ASSAULT"))
     form.caller_phone.setText("07700 900555")
 
     def down(**_kw):

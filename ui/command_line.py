@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtGui import QTextOption
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QSizePolicy, QWidget
 
 from controlroom.errors import ControlRoomError
 
@@ -44,6 +45,32 @@ COMMANDS = CommandRegistry()
 COMMANDS.register("HELP", lambda ctx, args: COMMANDS.help_text(), "list commands", blocking=True)
 
 
+class ReplyView(QPlainTextEdit):
+    """The command's reply: plain text, wrapped, scrollable, a fixed few lines high.
+
+    Its size never follows its text, so a long reply (HELP, REC) scrolls here instead of
+    widening the main window or squeezing the input (issue 18).
+    """
+
+    LINES = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("commandMessage")
+        self.setReadOnly(True)
+        self.setFocusPolicy(Qt.ClickFocus)  # F2/Tab stay on the input; a click lets one select/scroll
+        self.setWordWrapMode(QTextOption.WrapAtWordBoundaryOrAnywhere)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.setFixedHeight(self.fontMetrics().lineSpacing() * self.LINES + 12)
+
+    def text(self) -> str:
+        return self.toPlainText()
+
+    def setText(self, text: str) -> None:  # noqa: N802 (QLabel-like name the verbs' tests use)
+        self.setPlainText(text)
+
+
 class CommandLine(QWidget):
     """Type a verb and arguments, Enter runs it; the result or error shows beside it."""
 
@@ -53,16 +80,18 @@ class CommandLine(QWidget):
         super().__init__()
         self.ctx, self.registry = ctx, registry
         self.setObjectName("commandLine")
+        self.setAttribute(Qt.WA_StyledBackground, True)  # else the theme's dark band is never painted
         self.edit = QLineEdit(placeholderText="Command (F2) — e.g. N, G1 <URN>, L <URN> text, HELP")
         self.edit.setObjectName("commandEdit")
-        self.message = QLabel("")
-        self.message.setObjectName("commandMessage")
-        self.message.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.edit.setMinimumWidth(360)  # never squeezed by a reply
+        self.message = ReplyView()
+        prompt = QLabel("▶")
+        prompt.setObjectName("commandPrompt")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
-        lay.addWidget(QLabel("▶"))
-        lay.addWidget(self.edit, 3)
-        lay.addWidget(self.message, 2)
+        lay.addWidget(prompt)
+        lay.addWidget(self.edit, 2)
+        lay.addWidget(self.message, 3)
         self.edit.returnPressed.connect(self.run_current)
 
     def run_current(self) -> None:
@@ -88,6 +117,9 @@ class CommandLine(QWidget):
         self.message.setText(message)
         self.message.setProperty("error", error)
         self.message.style().polish(self.message)
-        if not error:
+        if error:  # the whole command is selected: the next one replaces it, not appends to it
+            if self.edit.text().strip() == line.strip():  # (unless the operator is typing the next one)
+                self.edit.selectAll()
+        else:
             self.edit.clear()
         self.executed.emit(line, message)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
@@ -169,6 +169,7 @@ class DespatchTab(QWidget):
         """Show recommendations for this incident (None clears the tab)."""
         self.incident_id = incident_id
         self.urn = None
+        self._choose_nothing()  # a unit picked for the last incident is not a pick for this one
         self.message.setText("")
         self.assigned_model.clear_rows()
         if incident_id is None:
@@ -216,9 +217,13 @@ class DespatchTab(QWidget):
             return  # an answer for an incident no longer shown
         selected = self.selected_callsign()
         self.model.set_rows(recs)
-        row = next((i for i, r in enumerate(recs) if r.callsign == selected), 0 if recs else None)
+        # Keep the operator's pick if that unit is still offered; never pick one for them
+        # (a pre-selected ARV is one Enter away from being sent).
+        row = next((i for i, r in enumerate(recs) if r.callsign == selected), None)
         if row is not None:
             self.table.selectRow(row)
+        else:
+            self._choose_nothing()
         if not recs:
             self.message.setText("No available unit with that capability.")
 
@@ -226,10 +231,18 @@ class DespatchTab(QWidget):
         rows = self.table.selectionModel().selectedRows()
         return self.model.rows[rows[0].row()].callsign if rows and self.model.rows else None
 
+    def _choose_nothing(self) -> None:
+        sel = self.table.selectionModel()
+        sel.clearSelection()
+        sel.setCurrentIndex(QModelIndex(), QItemSelectionModel.NoUpdate)
+
     def assign_selected(self, divert: bool = False) -> None:
         cs, iid = self.selected_callsign(), self.incident_id
+        if iid is not None and cs is None and self.model.rows:
+            self.message.setText("Choose a unit first (Up/Down or click), then Enter.")
         if cs is None or iid is None:
             return
+        self._choose_nothing()  # one Enter sends one unit: the next needs its own pick
         self.message.setText(f"Assigning {cs}…")
         run_op(self, lambda: self.session.despatch.assign(iid, cs, divert=divert),
                on_done=self._done, on_error=self._failed)

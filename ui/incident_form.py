@@ -1,6 +1,11 @@
 """Incident form/detail: details (with live place suggestions and duplicates), THRIVE, log, links.
 
 Every write goes through run_op; if the database is unreachable the form keeps what was typed.
+Keyboard (issue 18): Tab/Shift+Tab through every field, Down/Up + Enter pick a place, Ctrl+S
+saves, Esc cancels; Save and Close incident… are always visible above the tabs, and so is the
+banner that repeats the error shown next to the field.
+Location integrity: typing in the location field drops the coordinates until a place is picked,
+so a save can never keep the old pin under a new place name.
 """
 from __future__ import annotations
 
@@ -8,22 +13,23 @@ import importlib
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QListWidget, QPlainTextEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from controlroom import config
 from controlroom.errors import ControlRoomError, InvalidInput
 from controlroom.services.incident_views import THRIVE_FIELDS
-from controlroom.services.incidents import FLAG_NAMES
-from controlroom.services.views import IncidentView
+from controlroom.services.views import IncidentView, view_from
 
+from . import incident_form_tabs as tabs
 from .commands_incidents import HUB
 from .context import ConsoleContext
+from .form_widgets import FieldErrors, FormTabs
+from .incident_close import CloseIncidentDialog
 from .ops import run_op
 from .presence_widgets import attach_to_form as attach_presence
 
-FLAG_LABELS = {"firearms": "Firearms", "domestic_abuse": "Domestic abuse", "vulnerable_person": "Vulnerable",
-               "repeat_victim": "Repeat victim", "missing_person": "Missing person"}
+FLAG_LABELS = tabs.FLAG_LABELS
+UNRESOLVED = "Location not resolved: pick a suggestion (Down, then Enter)."
 
 
 class IncidentForm(QWidget):
@@ -34,139 +40,57 @@ class IncidentForm(QWidget):
         self.incident: IncidentView | None = None
         self.lat: float | None = None
         self.lon: float | None = None
-        self.fields: dict[str, QWidget] = {}
+        self._places: list[Any] = []
+        self._auto_address: str | None = None  # the address text a pick filled in (follows the next pick)
         self._suggest_timer = QTimer(self, singleShot=True, interval=150, timeout=self._suggest)
         self.header = QLabel("New incident")
         self.header.setObjectName("incidentHeader")
-        self.message = QLabel("")
+        self.header.setWordWrap(True)
+        self.message = QLabel("")  # the banner: always in view above the tabs
         self.message.setObjectName("formMessage")
         self.message.setWordWrap(True)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self._details_tab(), "Details")
-        self.tabs.addTab(self._thrive_tab(), "THRIVE")
-        self.tabs.addTab(self._log_tab(), "Log")
-        self.tabs.addTab(self._links_tab(), "Links / history")
+        self.message.setTextFormat(Qt.PlainText)
+        self.message.hide()
+        self.errors = FieldErrors(self.message)
+        self.tabs = FormTabs()
+        self.tabs.addTab(tabs.details_tab(self), "Details")
+        self.tabs.addTab(tabs.thrive_tab(self), "THRIVE")
+        self.tabs.addTab(tabs.log_tab(self), "Log")
+        self.tabs.addTab(tabs.links_tab(self), "Links / history")
         self._despatch_tab()
+        self.fields = self.errors.fields
+        self.location.textEdited.connect(self._location_edited)
+        self.suggestions.itemClicked.connect(lambda item: self.pick_row(self.suggestions.row(item)))
+        self.caller_phone.editingFinished.connect(self.refresh_related)
+        self.save_btn = QPushButton("Save (Ctrl+S)")
+        self.save_btn.setObjectName("saveIncident")
+        self.save_btn.clicked.connect(self.save)
+        self.close_btn = QPushButton("Close incident…")
+        self.close_btn.setObjectName("closeIncident")
+        self.close_btn.clicked.connect(self.ask_close)
+        self.cancel_btn = QPushButton("Cancel (Esc)")
+        self.cancel_btn.setObjectName("cancelEdit")
+        self.cancel_btn.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_btn)
+        buttons.addWidget(self.close_btn)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_btn)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.header)
-        lay.addWidget(self.tabs, 1)
         lay.addWidget(self.message)
+        lay.addLayout(buttons)
+        lay.addWidget(self.tabs, 1)
+        QShortcut(QKeySequence.Save, self, activated=self.save, context=Qt.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence(Qt.Key_Escape), self, activated=self.cancel, context=Qt.WidgetWithChildrenShortcut)
+        QWidget.setTabOrder(self.rationale, self.save_btn)
         ctx.selection.incidentSelected.connect(self.open_incident)
         ctx.selection.newIncidentAt.connect(self.new_incident_at)
         ctx.bridge.event.connect(self.on_event)
         HUB.newIncidentRequested.connect(self.new_incident)
         attach_presence(self)  # issue 13: "also open at N-07 …" line; publishes what this form shows
-
-    # ---- building -------------------------------------------------------------------------
-    def _details_tab(self) -> QWidget:
-        w = QWidget()
-        form = QFormLayout()
-        self.channel = QComboBox()
-        for code, c in config.channels().items():
-            self.channel.addItem(f"{code} — {c['label']}", code)
-        self.type = QComboBox()
-        for code, t in config.incident_types().items():
-            self.type.addItem(f"{code} — {t['label']} ({t['nsir_code']})", code)
-        self.grade = QComboBox()
-        self.grade.addItem("— ungraded", None)
-        for g, p in config.grade_policy()["grades"].items():
-            self.grade.addItem(f"{g} {p['label']}", g)
-        self.location = QLineEdit(placeholderText="Type a place, junction or landmark, or paste 'lat, lon'")
-        self.location.textEdited.connect(lambda _t: self._suggest_timer.start())
-        self.suggestions = QListWidget()
-        self.suggestions.setMaximumHeight(96)
-        self.suggestions.itemActivated.connect(self._pick_place)
-        self.suggestions.itemClicked.connect(self._pick_place)
-        self.area_label = QLabel("Area: —   Room: —")
-        self.address = QLineEdit()
-        self.summary = QPlainTextEdit()
-        self.summary.setMaximumHeight(70)
-        self.caller_name = QLineEdit()
-        self.caller_phone = QLineEdit()
-        self.caller_phone.editingFinished.connect(self.refresh_related)
-        self.flags = {f: QCheckBox(FLAG_LABELS[f]) for f in FLAG_NAMES}
-        flag_row = QHBoxLayout()
-        for cb in self.flags.values():
-            flag_row.addWidget(cb)
-        self.rationale = QLineEdit(placeholderText="Why the grade changes (needed to regrade)")
-        self.fields = {"channel": self.channel, "incident_type": self.type, "grade": self.grade,
-                       "location": self.location, "address": self.address, "summary": self.summary,
-                       "caller_name": self.caller_name, "caller_phone": self.caller_phone,
-                       "rationale": self.rationale}
-        for label, widget in (("Channel", self.channel), ("Type", self.type), ("Grade", self.grade),
-                              ("Location", self.location), ("", self.suggestions), ("", self.area_label),
-                              ("Address", self.address), ("Summary", self.summary),
-                              ("Caller", self.caller_name), ("Caller number", self.caller_phone)):
-            form.addRow(label, widget)
-        form.addRow("Flags", flag_row)
-        form.addRow("Grade rationale", self.rationale)
-        self.related = QListWidget()
-        self.related.setObjectName("relatedList")
-        self.save_btn = QPushButton("Save (Ctrl+S)")
-        self.save_btn.setShortcut("Ctrl+S")
-        self.save_btn.clicked.connect(self.save)
-        lay = QVBoxLayout(w)
-        lay.addLayout(form)
-        lay.addWidget(QLabel("Possible duplicates, address history, repeat caller:"))
-        lay.addWidget(self.related, 1)
-        lay.addWidget(self.save_btn)
-        return w
-
-    def _thrive_tab(self) -> QWidget:
-        w = QWidget()
-        grid = QGridLayout(w)
-        self.thrive_edits: dict[str, QPlainTextEdit] = {}
-        for i, f in enumerate(THRIVE_FIELDS):
-            edit = QPlainTextEdit()
-            edit.setMaximumHeight(48)
-            self.thrive_edits[f] = edit
-            grid.addWidget(QLabel(f.title()), i, 0)
-            grid.addWidget(edit, i, 1)
-        self.risk_level = QComboBox()
-        for label, v in (("Risk level —", None), ("High", "high"), ("Medium", "medium"), ("Low", "low")):
-            self.risk_level.addItem(label, v)
-        self.thrive_version = QLabel("No assessment yet")
-        self.thrive_btn = QPushButton("Record assessment")
-        self.thrive_btn.clicked.connect(self.save_thrive)
-        n = len(THRIVE_FIELDS)
-        grid.addWidget(self.risk_level, n, 0)
-        grid.addWidget(self.thrive_version, n, 1)
-        grid.addWidget(self.thrive_btn, n + 1, 1)
-        return w
-
-    def _log_tab(self) -> QWidget:
-        w = QWidget()
-        self.log_list = QListWidget()
-        self.log_list.setObjectName("logList")
-        self.log_edit = QLineEdit(placeholderText="Add to the log, Enter to save")
-        self.log_edit.returnPressed.connect(self.add_log)
-        lay = QVBoxLayout(w)
-        lay.addWidget(self.log_list, 1)
-        lay.addWidget(self.log_edit)
-        return w
-
-    def _links_tab(self) -> QWidget:
-        w = QWidget()
-        self.links_list = QListWidget()
-        self.history_list = QListWidget()
-        self.link_urn = QLineEdit(placeholderText="URN to link")
-        self.link_kind = QComboBox()
-        self.link_kind.addItem("duplicate", "duplicate")
-        self.link_kind.addItem("related", "related")
-        self.link_reason = QLineEdit(placeholderText="Reason")
-        btn = QPushButton("Link")
-        btn.clicked.connect(self.link)
-        row = QHBoxLayout()
-        for x in (self.link_urn, self.link_kind, self.link_reason, btn):
-            row.addWidget(x)
-        lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("Linked incidents"))
-        lay.addWidget(self.links_list, 1)
-        lay.addLayout(row)
-        lay.addWidget(QLabel("Address history (≤ 50 m, 12 months)"))
-        lay.addWidget(self.history_list, 1)
-        return w
+        self._update_buttons()
 
     def _despatch_tab(self) -> None:
         try:
@@ -182,17 +106,23 @@ class IncidentForm(QWidget):
     def new_incident(self) -> None:
         self.incident = None
         self.lat = self.lon = None
+        self._auto_address = None
         for w in (self.location, self.address, self.caller_name, self.caller_phone, self.rationale):
             w.clear()
         self.summary.clear()
         for cb in self.flags.values():
             cb.setChecked(False)
+        self.type.setCurrentIndex(0)  # "— choose the incident type": never a default type
         self.grade.setCurrentIndex(0)
-        for lst in (self.suggestions, self.related, self.log_list, self.links_list, self.history_list):
+        for e in self.thrive_edits.values():
+            e.clear()
+        for lst in (self.related, self.log_list, self.links_list, self.history_list):
             lst.clear()
+        self._show_places([])
         self.area_label.setText("Area: —   Room: —")
         self.header.setText("New incident")
-        self._say("")
+        self.errors.clear()
+        self._set_closed(False)
         self.tabs.setCurrentIndex(0)
         self.location.setFocus()
 
@@ -212,7 +142,13 @@ class IncidentForm(QWidget):
 
     def _show_loaded(self, result: tuple[Any, ...]) -> None:
         inc, log, thrive, links, related = result
-        self._fill(inc)
+        shown = self.incident
+        if shown is None or shown.id != inc.id:
+            self.errors.clear()  # another incident: the last one's messages do not apply
+            self._fill(inc)
+        elif inc.version > shown.version:
+            self._fill(inc)
+        # else: the incident already on screen (e.g. just saved): never overwrite what is being typed
         self.log_list.clear()
         for e in log:
             self.log_list.addItem(f"{e.at:%H:%M:%S}  {e.username}  [{e.kind}]  {e.text}")
@@ -240,19 +176,40 @@ class IncidentForm(QWidget):
         self.grade.setCurrentIndex(max(0, self.grade.findData(inc.grade)))
         self.location.setText(inc.address or f"{inc.lat:.5f}, {inc.lon:.5f}")
         self.address.setText(inc.address or "")
+        self._auto_address = inc.address
         self.summary.setPlainText(inc.summary)
         self.caller_name.setText(inc.caller_name or "")
         self.caller_phone.setText(inc.caller_phone or "")
         for f, cb in self.flags.items():
             cb.setChecked(getattr(inc, f))
         self.rationale.clear()
+        self._show_places([])
         self.area_label.setText(f"Area: {inc.area_code}   Room: {inc.room_code}")
         self._header(inc)
 
     def _header(self, inc: IncidentView) -> None:
         flags = ", ".join(FLAG_LABELS[f] for f in inc.flags)
-        self.header.setText(f"{inc.urn}  ·  {inc.grade or 'ungraded'}  ·  {inc.status}  ·  v{inc.version}"
+        status = "CLOSED" if inc.status == "closed" else inc.status.replace("_", " ")
+        self.header.setText(f"{inc.urn}  ·  {inc.grade or 'ungraded'}  ·  {status}  ·  v{inc.version}"
                             + (f"  ·  {flags}" if flags else ""))
+        self._set_closed(inc.status == "closed")
+
+    def _set_closed(self, closed: bool) -> None:
+        """A closed incident stays on screen, read-only: the operator sees what they closed."""
+        self.setProperty("closed", closed)
+        for w in self.fields.values():
+            if hasattr(w, "setReadOnly"):
+                w.setReadOnly(closed)
+            else:
+                w.setEnabled(not closed)
+        for cb in self.flags.values():
+            cb.setEnabled(not closed)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        closed = bool(self.property("closed"))
+        self.save_btn.setEnabled(not closed)
+        self.close_btn.setEnabled(self.incident is not None and not closed)
 
     def on_event(self, ev: Any) -> None:
         inc = self.incident
@@ -263,32 +220,56 @@ class IncidentForm(QWidget):
             self.log_list.addItem(f"{str(p.get('at', ''))[11:19]}  {p.get('username')}  [{p.get('kind')}]  "
                                   f"{p.get('text')}")
         elif "version" in p and "urn" in p and int(p["version"]) > inc.version:
-            from controlroom.services.views import view_from
             self.incident = view_from(IncidentView, p)
-            self._header(self.incident)  # fields stay as typed; the next save reports any conflict
+            if self.incident.status == "closed":
+                self._fill(self.incident)  # closed elsewhere (C verb, another console): show it closed
+            else:
+                self._header(self.incident)  # fields stay as typed; the next save reports any conflict
 
     # ---- location and related -------------------------------------------------------------
+    def _location_edited(self, _text: str) -> None:
+        """The text no longer describes the pin: drop the coordinates until a place is picked."""
+        self.lat = self.lon = None
+        self.area_label.setText(UNRESOLVED)
+        self._suggest_timer.start()
+
     def _suggest(self) -> None:
         text = self.location.text()
-        run_op(self, lambda: self.ctx.session.incidents.suggest_places(text), on_done=self._show_places,
-               on_error=self._error)
+        run_op(self, lambda: self.ctx.session.incidents.suggest_places(text),
+               on_done=lambda places: self._show_places(places, for_text=text), on_error=self._error)
 
-    def _show_places(self, places: list[Any]) -> None:
+    def _show_places(self, places: list[Any], *, for_text: str | None = None) -> None:
+        if for_text is not None and for_text != self.location.text():
+            return  # an answer for text the operator has already changed
         self.suggestions.clear()
-        self._places = places
+        self._places = list(places)
         for p in places:
             where = f"{p.area_code} · {p.room_code} room" if p.inside_force else "OUTSIDE THE FORCE"
             self.suggestions.addItem(f"{p.name}  ({p.kind}; {where})")
+        self.suggestions.setCurrentRow(-1)  # nothing highlighted until the operator moves to it
+        self.suggestions.setVisible(bool(places))
         if len(places) == 1 and places[0].kind == "coordinates":
-            self._pick_place(self.suggestions.item(0))
+            self.pick_row(0)  # pasted coordinates are the operator's own pick
+
+    def pick_row(self, row: int) -> None:
+        if not 0 <= row < len(self._places):
+            return
+        p = self._places[row]
+        self.lat, self.lon = p.lat, p.lon
+        name = None if p.kind == "coordinates" else p.name
+        if not self.address.text().strip() or self.address.text() == self._auto_address:
+            self.address.setText(name or "")
+            self._auto_address = name
+        self.location.setText(p.name)
+        self._show_places([])
+        self.area_label.setText(f"Area: {p.area_code or 'outside the force'}   Room: {p.room_code or '—'}")
+        for name_ in ("location", "address"):
+            self.errors.labels[name_].hide()
+            self.errors._mark(self.fields[name_], False)
+        self.refresh_related()
 
     def _pick_place(self, item: Any) -> None:
-        p = self._places[self.suggestions.row(item)]
-        self.lat, self.lon = p.lat, p.lon
-        if p.kind != "coordinates" and not self.address.text():
-            self.address.setText(p.name)
-        self.area_label.setText(f"Area: {p.area_code or 'outside the force'}   Room: {p.room_code or '—'}")
-        self.refresh_related()
+        self.pick_row(self.suggestions.row(item))
 
     def refresh_related(self) -> None:
         if self.lat is None or self.lon is None:
@@ -319,13 +300,29 @@ class IncidentForm(QWidget):
                 "caller_name": self.caller_name.text() or None, "caller_phone": self.caller_phone.text() or None,
                 **{f: cb.isChecked() for f, cb in self.flags.items()}}
 
+    def problems(self) -> list[tuple[str, str]]:
+        """What the form can tell before asking the database, in the order of the fields."""
+        out = []
+        if self.type.currentData() is None:
+            out.append(("incident_type", "Choose the incident type."))
+        if self.lat is None or self.lon is None:
+            where = self.location.text().strip()
+            out.append(("location", f"'{where}' is not a resolved location: pick it from the suggestions "
+                                    "(Down, then Enter)." if where else
+                        "Choose a location first (type a place and pick a suggestion)."))
+        if not self.summary.toPlainText().strip():
+            out.append(("summary", "Summary is required."))
+        return out
+
     def save(self) -> None:
+        if self.property("closed"):
+            return
+        problems = self.problems()
+        if problems:
+            self.errors.show(problems)
+            return
         svc, inc, vals = self.ctx.session.incidents, self.incident, self.values()
         grade, why = self.grade.currentData(), self.rationale.text() or None
-        if self.lat is None or self.lon is None:
-            self._error(InvalidInput("Choose a location first (type a place and pick a suggestion).",
-                                     field="location"))
-            return
         lat, lon = self.lat, self.lon
         if inc is None:
             op = lambda: svc.create(lat=lat, lon=lon, grade=grade, **vals)  # noqa: E731
@@ -342,10 +339,45 @@ class IncidentForm(QWidget):
         run_op(self, op, on_done=self._saved, on_error=self._error)
 
     def _saved(self, inc: IncidentView) -> None:
-        self.save_btn.setEnabled(True)
+        was_new = self.incident is None
         self._fill(inc)
-        self._say(f"Saved {inc.urn}.")
-        self.ctx.selection.incidentSelected.emit(inc.id)
+        self.errors.clear()
+        self.errors.say(f"Saved {inc.urn}.")
+        if was_new:
+            self.ctx.selection.incidentSelected.emit(inc.id)  # the operator's own new incident
+
+    def cancel(self) -> None:
+        """Esc: first close the suggestions; then drop unsaved edits (a new form is emptied)."""
+        if self.suggestions.isVisible():
+            self._show_places([])
+            return
+        if self.incident is None:
+            self.new_incident()
+        else:
+            self._fill(self.incident)
+            self.errors.clear()
+            self.errors.say("Changes cancelled.")
+
+    def ask_close(self) -> CloseIncidentDialog | None:
+        if self.incident is None or self.property("closed"):
+            return None
+        inc = self.incident
+        dlg = CloseIncidentDialog(inc.urn, self)
+        self.close_dialog = dlg
+        dlg.accepted.connect(lambda: self.close_incident(inc.id, **dlg.values()))
+        dlg.open()
+        return dlg
+
+    def close_incident(self, incident_id: int, *, closing_code: str, qualifier: str | None, result: str) -> None:
+        svc = self.ctx.session.incidents
+        run_op(self, lambda: svc.close(incident_id, closing_code=closing_code, qualifier=qualifier, result=result),
+               on_done=self._closed, on_error=self._error)
+
+    def _closed(self, inc: IncidentView) -> None:
+        if self.incident is None or inc.id != self.incident.id:
+            return
+        self._fill(inc)  # the same incident, now closed: nothing else is opened for the operator
+        self.errors.say(f"Closed {inc.urn}: {inc.closing_code}.")
 
     def save_thrive(self) -> None:
         if self.incident is None:
@@ -355,7 +387,7 @@ class IncidentForm(QWidget):
         iid, rl = self.incident.id, self.risk_level.currentData()
         run_op(self, lambda: self.ctx.session.incidents.thrive(iid, risk_level=rl, **vals),
                on_done=lambda t: (self.thrive_version.setText(f"Version {t.version} saved"),
-                                  self._say(f"THRIVE version {t.version} recorded.")),
+                                  self.errors.clear(), self.errors.say(f"THRIVE version {t.version} recorded.")),
                on_error=self._error)
 
     def add_log(self) -> None:
@@ -374,18 +406,12 @@ class IncidentForm(QWidget):
                on_done=lambda ln: self.open_incident(iid), on_error=self._error)
 
     def _error(self, err: ControlRoomError) -> None:
-        """Say what is wrong next to the field; never clear what the operator typed."""
-        self.save_btn.setEnabled(True)
-        field = getattr(err, "field", None)
-        for name, w in self.fields.items():
-            w.setProperty("invalid", name == field)
-            w.style().polish(w)
-        self._say(str(err), error=True)
+        """Say what is wrong next to the field and in the banner; never clear what was typed."""
+        self._update_buttons()
+        self.errors.show([(getattr(err, "field", None), str(err))])
 
     def _say(self, text: str, *, error: bool = False) -> None:
-        self.message.setText(text)
-        self.message.setProperty("error", error)
-        self.message.style().polish(self.message)
+        self.errors.say(text, error=error)
 
 
 def make_panel(ctx: ConsoleContext) -> QWidget:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
 
@@ -19,6 +19,30 @@ from .presence_widgets import attach_to_list as attach_presence_tooltips
 from .room_banner import MINE, ROOM_EVENTS, VIRTUAL, scope
 
 BREACH_CHECK_MS = 10_000
+
+
+class OperatorTableView(QTableView):
+    """Knows whether the current row moved because the operator pressed a key or clicked.
+
+    Qt moves the current index by itself when the current row is removed (an incident closed
+    elsewhere, a filter): that must never open another incident for the operator (issue 18).
+    """
+
+    operator_acting = False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        self.operator_acting = True
+        try:
+            super().keyPressEvent(event)
+        finally:
+            self.operator_acting = False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
+        self.operator_acting = True
+        try:
+            super().mousePressEvent(event)
+        finally:
+            self.operator_acting = False
 
 
 class IncidentListPanel(QWidget):
@@ -70,7 +94,7 @@ class IncidentListPanel(QWidget):
             box.currentIndexChanged.connect(self.apply_filters)
         self.find.textChanged.connect(self.apply_filters)
 
-        self.view = QTableView()
+        self.view = OperatorTableView()
         self.view.setObjectName("incidentTable")
         self.view.setModel(self.proxy)
         self.view.setSortingEnabled(True)
@@ -89,7 +113,8 @@ class IncidentListPanel(QWidget):
             self.view.setColumnWidth(COL[col], width)
         self.view.activated.connect(self.open_index)
         attach_presence_tooltips(self, IdRole)  # issue 13: hover a row: who else has it open
-        self.view.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur, open_=False))
+        self.view.selectionModel().currentRowChanged.connect(self._current_moved)
+        self.chosen_id: int | None = None  # the incident the operator put the selection on
         self.count = QLabel("")
         self.count.setObjectName("incidentCount")
 
@@ -107,6 +132,7 @@ class IncidentListPanel(QWidget):
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_incident, context=Qt.WindowShortcut)
         self.proxy.rowsInserted.connect(self._update_count)
         self.proxy.rowsRemoved.connect(self._update_count)
+        self.proxy.rowsRemoved.connect(self._keep_selection)
         self.proxy.layoutChanged.connect(self._update_count)
 
     # ---- data -----------------------------------------------------------------------------
@@ -176,13 +202,27 @@ class IncidentListPanel(QWidget):
         self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
 
     def open_index(self, index: QModelIndex) -> None:
-        self._select(index, open_=True)
+        if index.isValid() and self.proxy.data(index, IdRole) == self.chosen_id:
+            self._select(index, open_=True)
+
+    def _current_moved(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self.view.operator_acting:
+            self._select(current, open_=False)
+
+    def _keep_selection(self, *_: Any) -> None:
+        """The chosen incident's row went away (closed, filtered out): choose nothing instead of
+        letting the cursor land on a neighbour that one Enter would open."""
+        r = self.model.row_of(self.chosen_id) if self.chosen_id is not None else None
+        if r is None or not self.proxy.mapFromSource(self.model.index(r, 0)).isValid():
+            self.view.selectionModel().clearSelection()
+            self.view.selectionModel().setCurrentIndex(QModelIndex(), QItemSelectionModel.NoUpdate)
 
     def _select(self, index: QModelIndex, *, open_: bool) -> None:
         if not index.isValid():
             return
         incident_id = self.proxy.data(index, IdRole)
         if incident_id is not None:
+            self.chosen_id = int(incident_id)
             self.ctx.selection.incidentSelected.emit(int(incident_id))
             if open_:
                 form = self.ctx.extras.get("incident_form")
@@ -193,6 +233,7 @@ class IncidentListPanel(QWidget):
         r = self.model.row_of(incident_id)
         if r is not None:
             idx = self.proxy.mapFromSource(self.model.index(r, 0))
+            self.chosen_id = incident_id
             self.view.setCurrentIndex(idx)
 
     def new_incident(self) -> None:

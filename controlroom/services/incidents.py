@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from .. import config
 from ..errors import Conflict, InvalidInput
-from ..gazetteer import is_rural
+from ..gazetteer import address_mismatch, is_rural, names_place
 from ..models import Incident, IncidentLog
 from .base import ServiceContext
 from .incident_lifecycle import LifecycleMixin
@@ -96,7 +96,7 @@ class IncidentService(LifecycleMixin, RelatedMixin):
                    grade: Any, caller_name: Any, caller_phone: Any, address: Any,
                    flags: dict[str, Any]) -> dict[str, Any]:
         self._check_flags(flags)
-        return {
+        out = {
             "channel": self._channel(channel),
             "incident_type": self._type(incident_type),
             "summary": self._summary(summary),
@@ -108,6 +108,15 @@ class IncidentService(LifecycleMixin, RelatedMixin):
             "address": self._address(address),
             **{f: bool(flags.get(f, False)) for f in FLAG_NAMES},
         }
+        self._check_address(out["address"], out["lat"], out["lon"])
+        return out
+
+    @staticmethod
+    def _check_address(address: str | None, lat: float, lon: float) -> None:
+        """An address naming a known place far from the pin is refused, never stored (issue 18)."""
+        why = address_mismatch(address, lat, lon)
+        if why is not None:
+            raise InvalidInput(why, field="location")
 
     @staticmethod
     def _check_flags(flags: dict[str, Any]) -> None:
@@ -229,10 +238,24 @@ class IncidentService(LifecycleMixin, RelatedMixin):
                        extra="jsonb_build_object('changed', CAST(:changed AS jsonb))")
         params.update(self.actor_params(), id=incident_id, ev=expected_version, changed=json.dumps(changed))
         with ctx.tx() as tx:
+            if ("address" in values) != ("lat" in values):  # one half changes: check it against the other
+                self._check_against_stored(tx, incident_id, values)
             row = tx.execute(sql, params).mappings().first()
             if row is None:
                 self._explain_stale(tx, incident_id, expected_version)
         return self._with_current_room(row)
+
+    def _check_against_stored(self, tx: Any, incident_id: int, values: dict[str, Any]) -> None:
+        """A new address must fit the stored pin, a new pin the stored address: never keep one
+        silently while the other says somewhere else (one read, only when there is something to check)."""
+        if "address" in values and not names_place(values["address"]):
+            return
+        cur = tx.execute("SELECT lat, lon, address FROM incidents WHERE id = :id",
+                         {"id": incident_id}).mappings().first()
+        if cur is None:
+            return  # the UPDATE finds nothing and says why
+        lat, lon = values.get("lat", cur["lat"]), values.get("lon", cur["lon"])
+        self._check_address(values.get("address", cur["address"]), float(lat), float(lon))
 
     def _update_values(self, fields: dict[str, Any]) -> dict[str, Any]:
         unknown = set(fields) - set(UPDATABLE)
@@ -256,6 +279,8 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         if "lat" in fields:
             out["area_code"] = self.ctx.areas.require(fields["lat"], fields["lon"])
             out["lat"], out["lon"] = float(fields["lat"]), float(fields["lon"])
+        if "address" in out and "lat" in out:
+            self._check_address(out["address"], out["lat"], out["lon"])
         return out
 
     def _explain_stale(self, tx: Any, incident_id: int, expected: int) -> None:
