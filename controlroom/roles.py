@@ -12,7 +12,7 @@ _DESPATCHER = _HANDLER | {
     "talkgroup.patch", "talkgroup.log",
 }
 _SUPERVISOR = _DESPATCHER | {"incident.downgrade_g1", "incident.signoff_downgrade", "room.transfer_area",
-                             "contact.supervise"}
+                             "contact.supervise", "reference.edit"}
 _INSPECTOR = _SUPERVISOR | {
     "command.accept_firearms", "command.authorise_armed", "command.declare_major",
     "command.assign_role", "command.decision", "command.methane", "room.take_over", "room.hand_back",

@@ -37,6 +37,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "exchange": ("controlroom.services.exchange", "ExchangeService"),  # EIDO, reports, CSV
     "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
     "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13
+    "reference": ("controlroom.services.reference", "ReferenceService"),  # issue 23
 }
 
 

@@ -58,6 +58,7 @@ class IncidentForm(QWidget):
         self.tabs.addTab(tabs.log_tab(self), "Log")
         self.tabs.addTab(tabs.links_tab(self), "Links / history")
         self._despatch_tab()
+        self._procedure_tab()
         self.fields = self.errors.fields
         self.location.textEdited.connect(self._location_edited)
         self.suggestions.itemClicked.connect(lambda item: self.pick_row(self.suggestions.row(item)))
@@ -101,6 +102,13 @@ class IncidentForm(QWidget):
             self.tabs.addTab(factory(self.ctx), "Despatch")
         except Exception as exc:  # a broken tab must not take the form down
             self.tabs.addTab(QLabel(f"Despatch not available: {exc}"), "Despatch")
+
+    def _procedure_tab(self) -> None:  # issue 23: the guidance for this incident's type and flags
+        try:
+            tab = importlib.import_module("ui.reference_procedure").make_procedure_tab(self.ctx, self)
+        except Exception as exc:  # a broken tab must not take the form down
+            tab = QLabel(f"Procedure not available: {exc}")
+        self.tabs.addTab(tab, "Procedure")
 
     # ---- state ----------------------------------------------------------------------------
     def new_incident(self) -> None:

@@ -68,6 +68,8 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
                 else:
                     from ..seed import seed_reference
                     seed_reference(conn)
+                from ..seed_functions import seed_functions  # issue 23: guidance, recovery rota
+                seed_functions(conn)
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
             from .roles import apply_grants
             apply_grants(conn)  # no-op unless the controlroom_app role exists (shared servers)

@@ -1,0 +1,42 @@
+"""Not a test: makes the issue-23 screenshots in docs/screenshots/ (run explicitly with pytest)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter
+
+from ui.context import ConsoleContext
+from ui.event_bridge import EventBridge
+from ui.incident_form import IncidentForm
+from ui.reference_panel import ReferencePanel
+
+OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+
+
+def _ctx(s):
+    return ConsoleContext(session=s, bridge=EventBridge(s))
+
+
+def test_shot_reference_beside_incident(qtbot, open_as):
+    h = open_as("handler.north")
+    p = h.incidents.suggest_places("Bletchley", limit=1)[0]
+    inc = h.incidents.create(channel="999", incident_type="FIREARMS", grade="G1", firearms=True,
+                             summary="Male seen with a handgun outside the station, walking towards the market",
+                             lat=p.lat, lon=p.lon, address=p.name, caller_name="J Smith",
+                             caller_phone="07700900123")
+    ctx = _ctx(open_as("despatch.north"))
+    split = QSplitter(Qt.Horizontal)
+    form = IncidentForm(ctx)
+    panel = ReferencePanel(ctx)
+    split.addWidget(form)
+    split.addWidget(panel)
+    qtbot.addWidget(split)
+    split.resize(1400, 780)
+    split.setSizes([620, 780])
+    split.show()
+    ctx.selection.incidentSelected.emit(inc.id)
+    qtbot.waitUntil(lambda: form.incident is not None and panel.doc_view.doc is not None
+                    and "firearms" in panel.doc_view.doc.title.lower(), timeout=8000)
+    qtbot.wait(400)
+    split.grab().save(str(OUT / "23-reference-beside-incident.png"))

@@ -1,0 +1,62 @@
+"""Reference database in the console (issue 23): the incident form's Procedure tab follows what is
+typed, search snippets never render document text as markup, the panel follows the incident."""
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtWidgets import QLabel
+
+from ui.context import ConsoleContext
+from ui.event_bridge import EventBridge
+from ui.incident_form import IncidentForm
+from ui.reference_panel import ReferencePanel
+
+from .helpers import new
+
+
+def ctx_for(s):
+    return ConsoleContext(session=s, bridge=EventBridge(s))
+
+
+def test_procedure_tab_follows_type_and_flags_as_the_operator_types(qtbot, open_as):
+    form = IncidentForm(ctx_for(open_as("handler.north")))
+    qtbot.addWidget(form)
+    tab = form.tabs.widget(form.tabs.count() - 1)
+    form.type.setCurrentIndex(form.type.findData("FIREARMS"))
+    qtbot.waitUntil(lambda: tab.view.doc is not None and "firearms" in tab.view.doc.title.lower(), timeout=5000)
+    assert "Initial Tactical Firearms Commander" in tab.view.body.toPlainText()
+    assert form.tabs.tabText(form.tabs.indexOf(tab)).startswith("Procedure (")
+    form.type.setCurrentIndex(form.type.findData("THEFT"))
+    qtbot.waitUntil(lambda: tab.view.doc is None, timeout=5000)
+    form.flags["domestic_abuse"].setChecked(True)
+    qtbot.waitUntil(lambda: tab.view.doc is not None and "DASH" in tab.view.doc.title, timeout=5000)
+
+
+def test_search_snippet_shows_typed_markup_as_text(qtbot, open_as):
+    sup = open_as("super.north")
+    sup.reference.save(title="Hoax <b>STAND DOWN</b> guidance", kind="good_practice", owner="x",
+                       body='Zebrafish <img src=x onerror=alert(1)> <a href="http://evil">STAND DOWN</a> zebrafish',
+                       review_due=date.today(), change_note="test")
+    panel = ReferencePanel(ctx_for(open_as("handler.north")))
+    qtbot.addWidget(panel)
+    panel.query.setText("zebrafish")
+    panel.search()
+    qtbot.waitUntil(lambda: panel.results.count() == 1, timeout=5000)
+    label = panel.results.itemWidget(panel.results.item(0))
+    assert isinstance(label, QLabel)
+    shown = label.text()
+    assert "<img" not in shown and "<a " not in shown and "&lt;img" in shown and "&lt;b&gt;STAND" in shown
+    assert "<b>Zebrafish</b>" in shown  # the match itself is marked
+    qtbot.waitUntil(lambda: panel.doc_view.doc is not None, timeout=5000)
+    assert "<img src=x" in panel.doc_view.body.toPlainText()  # the document as typed, as plain text
+
+
+def test_reference_panel_follows_the_selected_incident(qtbot, open_as):
+    h = open_as("handler.north")
+    ctx = ctx_for(h)
+    panel = ReferencePanel(ctx)
+    qtbot.addWidget(panel)
+    inc = new(h, incident_type="MISSING", missing_person=True, summary="Boy aged 8 missing")
+    ctx.selection.incidentSelected.emit(inc.id)
+    qtbot.waitUntil(lambda: panel.doc_view.doc is not None and "Missing" in panel.doc_view.doc.title, timeout=5000)
+    assert inc.urn in panel.status.text()
