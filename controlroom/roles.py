@@ -9,16 +9,17 @@ _HANDLER = {
 _DESPATCHER = _HANDLER | {
     "incident.close", "incident.reopen", "despatch.assign", "despatch.clear", "despatch.divert",
     "unit.status", "unit.position", "talkgroup.allocate", "talkgroup.release", "talkgroup.move",
-    "talkgroup.patch", "talkgroup.log",
+    "talkgroup.patch", "talkgroup.log", "intel.check",
 }
 _SUPERVISOR = _DESPATCHER | {"incident.downgrade_g1", "incident.signoff_downgrade", "room.transfer_area",
-                             "contact.supervise", "reference.edit"}
+                             "contact.supervise", "reference.edit",
+                             "intel.supervise"}
 _INSPECTOR = _SUPERVISOR | {
     "command.accept_firearms", "command.authorise_armed", "command.declare_major",
     "command.assign_role", "command.decision", "command.methane", "room.take_over", "room.hand_back",
     "room.fallback", "replay.view",
 }
-_AUDITOR = {"audit.read", "audit.export", "audit.qa", "replay.view", "incident.export"}
+_AUDITOR = {"audit.read", "audit.export", "audit.qa", "replay.view", "incident.export", "intel.supervise"}
 _TRAINER = _INSPECTOR | {"training.run", "replay.view"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -38,6 +38,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
     "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13
     "reference": ("controlroom.services.reference", "ReferenceService"),  # issue 23
+    "intel": ("controlroom.services.intel", "IntelService"),  # issue 23
 }
 
 

@@ -40,3 +40,30 @@ def test_shot_reference_beside_incident(qtbot, open_as):
                     and "firearms" in panel.doc_view.doc.title.lower(), timeout=8000)
     qtbot.wait(400)
     split.grab().save(str(OUT / "23-reference-beside-incident.png"))
+
+
+def test_shot_intel_check(qtbot, open_as):
+    from ui.intel_panel import IntelPanel
+    d = open_as("despatch.north")
+    d.intel.check(callsign="MK14", subject_kind="address", subject="1 Demo Street, Aylesbury",
+                  purpose="safeguarding", reason="Attending a domestic, children believed present")
+    old = d.intel.check(callsign="BK11", subject_kind="vehicle", subject="DM24 ABC", purpose="vehicle_stop",
+                        reason="No rear lights, A41")
+    d.intel.relay(old.id, note="no trace, all in order")
+    sup = open_as("super.north")
+    sup.intel.check(callsign="MK12", subject_kind="person", subject="Demo Person Three 2009-02-01",
+                    purpose="missing_person", reason="Girl matching description at the bus station")
+    panel = IntelPanel(_ctx(open_as("inspector.north")))
+    qtbot.addWidget(panel)
+    panel.resize(760, 900)
+    panel.show()
+    panel.callsign.setText("MK11")
+    panel.kind.setCurrentIndex(panel.kind.findData("vehicle"))
+    panel.subject.setText("DM19 XYZ")
+    panel.purpose.setCurrentIndex(panel.purpose.findData("vehicle_stop"))
+    panel.reason.setText("Stopped on Midsummer Boulevard, driver nervous and says he borrowed it")
+    panel.run_check()
+    qtbot.waitUntil(lambda: panel.relay_btn.isEnabled(), timeout=5000)
+    qtbot.waitUntil(lambda: panel.tally.rowCount() >= 3 and panel.recent.count() >= 4, timeout=5000)
+    qtbot.wait(300)
+    panel.grab().save(str(OUT / "23-intel-check.png"))

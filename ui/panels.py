@@ -45,6 +45,8 @@ PANELS: list[PanelSpec] = [
     PanelSpec("banding", "Answer banding", BOTTOM, "ui.banding_dashboard:make_panel", roles=("supervisor", "inspector", "trainer")),  # issue 14
     PanelSpec("prompts", "Prompts", RIGHT, "ui.prompts_panel:make_panel", roles=("call_handler", "despatcher", "supervisor", "inspector", "trainer")),  # issue 14
     PanelSpec("reference", "Reference", RIGHT, "ui.reference_panel:make_panel"),  # issue 23
+    PanelSpec("intel", "Intel checks", RIGHT, "ui.intel_panel:make_panel",
+              roles=("despatcher", "supervisor", "inspector", "trainer", "auditor")),  # issue 23
     PanelSpec("audit", "Audit & QA", BOTTOM, "ui.auditor_workspace:make_panel", roles=("auditor",)),
     PanelSpec("replay", "Replay", BOTTOM, "ui.replay_window:make_panel", roles=("inspector", "trainer", "auditor")),
 ]

@@ -1,4 +1,4 @@
-"""Reference database in the console (issue 23): the incident form's Procedure tab follows what is
+"""The issue-23 functions in the console: the incident form's Procedure tab follows what is
 typed, search snippets never render document text as markup, the panel follows the incident."""
 from __future__ import annotations
 
@@ -60,3 +60,33 @@ def test_reference_panel_follows_the_selected_incident(qtbot, open_as):
     ctx.selection.incidentSelected.emit(inc.id)
     qtbot.waitUntil(lambda: panel.doc_view.doc is not None and "Missing" in panel.doc_view.doc.title, timeout=5000)
     assert inc.urn in panel.status.text()
+
+
+def test_intel_panel_runs_a_check_shows_markers_and_relays(qtbot, open_as):
+    from ui.intel_panel import IntelPanel
+    d = open_as("despatch.north")
+    panel = IntelPanel(ctx_for(d))
+    qtbot.addWidget(panel)
+    panel.callsign.setText("MK11")
+    panel.kind.setCurrentIndex(panel.kind.findData("vehicle"))
+    panel.subject.setText("DM19 XYZ")
+    panel.run_check()  # no purpose chosen: refused, nothing written
+    qtbot.waitUntil(lambda: "purpose" in panel.status.text().lower(), timeout=5000)
+    panel.purpose.setCurrentIndex(panel.purpose.findData("vehicle_stop"))
+    panel.reason.setText("<b>Driver</b> ran off")
+    panel.run_check()
+    qtbot.waitUntil(lambda: panel.relay_btn.isEnabled(), timeout=5000)
+    assert "STOLEN" in panel.result.toPlainText() and "<b>Driver</b>" in panel.result.toPlainText()
+    panel.relay()
+    qtbot.waitUntil(lambda: "relayed to MK11" in panel.status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: panel.recent.count() >= 1 and "relayed" in panel.recent.item(0).text(), timeout=5000)
+
+
+def test_intel_review_table_for_supervisors_only(qtbot, open_as):
+    from ui.intel_panel import IntelPanel
+    open_as("despatch.south").intel.check(callsign="OX11", subject_kind="vehicle", subject="DM24 ABC",
+                                           purpose="vehicle_stop", reason="No lights")
+    sup = IntelPanel(ctx_for(open_as("super.south")))
+    qtbot.addWidget(sup)
+    qtbot.waitUntil(lambda: sup.tally.rowCount() >= 1, timeout=5000)
+    assert not hasattr(IntelPanel(ctx_for(open_as("despatch.south"))), "tally")
