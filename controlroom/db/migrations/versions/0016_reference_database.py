@@ -83,7 +83,7 @@ API_SQL = r"""
 -- Create (p_document_id NULL) or publish a new version of a guidance document. Supervisors and up.
 CREATE FUNCTION api.reference_save(p_document_id bigint, p_expected_version integer, p_kind text,
     p_title text, p_body text, p_owner text, p_review_due date, p_change_note text,
-    p_incident_types text[], p_flags text[]) RETURNS jsonb
+    p_incident_types jsonb, p_flags jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
   v_me record; v_doc ref_documents; v_links jsonb; v_payload jsonb;
@@ -102,7 +102,7 @@ BEGIN
   IF coalesce(btrim(p_change_note), '') = '' THEN
     RAISE EXCEPTION 'Say what changed (the change note is kept in the version history).' USING ERRCODE = 'CR400';
   END IF;
-  IF EXISTS (SELECT 1 FROM unnest(coalesce(p_flags, '{}')) f WHERE f NOT IN (
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(p_flags, '[]')) f WHERE f NOT IN (
       'firearms', 'domestic_abuse', 'vulnerable_person', 'repeat_victim', 'missing_person')) THEN
     RAISE EXCEPTION 'Unknown incident flag in the links.' USING ERRCODE = 'CR400';
   END IF;
@@ -125,9 +125,9 @@ BEGIN
     DELETE FROM ref_document_links WHERE document_id = v_doc.id;
   END IF;
   INSERT INTO ref_document_links (document_id, incident_type)
-    SELECT DISTINCT v_doc.id, t FROM unnest(coalesce(p_incident_types, '{}')) t WHERE btrim(t) <> '';
+    SELECT DISTINCT v_doc.id, t FROM jsonb_array_elements_text(coalesce(p_incident_types, '[]')) t WHERE btrim(t) <> '';
   INSERT INTO ref_document_links (document_id, flag)
-    SELECT DISTINCT v_doc.id, f FROM unnest(coalesce(p_flags, '{}')) f;
+    SELECT DISTINCT v_doc.id, f FROM jsonb_array_elements_text(coalesce(p_flags, '[]')) f;
   v_links := jsonb_build_object(
     'incident_types', (SELECT coalesce(jsonb_agg(incident_type ORDER BY incident_type), '[]')
                          FROM ref_document_links WHERE document_id = v_doc.id AND incident_type IS NOT NULL),
@@ -143,7 +143,7 @@ BEGIN
                   v_payload || jsonb_build_object('change_note', btrim(p_change_note)));
   RETURN v_payload;
 END $$;
-REVOKE ALL ON FUNCTION api.reference_save(bigint, integer, text, text, text, text, date, text, text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION api.reference_save(bigint, integer, text, text, text, text, date, text, jsonb, jsonb) FROM PUBLIC;
 """
 
 # Groups exist once the kernel (0015) has made them; on a bare server without them this is skipped.
@@ -151,7 +151,7 @@ GRANTS_SQL = """
 DO $$ BEGIN
   IF to_regrole('cr_console') IS NOT NULL THEN
     GRANT SELECT ON ref_documents, ref_document_versions, ref_document_links TO cr_console;
-    GRANT EXECUTE ON FUNCTION api.reference_save(bigint, integer, text, text, text, text, date, text, text[], text[])
+    GRANT EXECUTE ON FUNCTION api.reference_save(bigint, integer, text, text, text, text, date, text, jsonb, jsonb)
       TO cr_supervisor;
   END IF;
 END $$;
@@ -165,7 +165,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION IF EXISTS api.reference_save(bigint, integer, text, text, text, text, date, text, text[], text[])")
+    op.execute("DROP FUNCTION IF EXISTS api.reference_save(bigint, integer, text, text, text, text, date, text, jsonb, jsonb)")
     op.execute("DROP TABLE IF EXISTS ref_document_links")
     op.execute("DROP TABLE IF EXISTS ref_document_versions")
     op.execute("DROP TABLE IF EXISTS ref_documents")

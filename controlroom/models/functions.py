@@ -1,0 +1,86 @@
+"""The control room's other functions (issue 23; migrations 0016-0018): reference database,
+intelligence checks. Writes go through api functions; these classes describe the tables."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Optional
+
+from sqlalchemy import BigInteger, Computed, Date, ForeignKey, Identity, Integer, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+from .core import TS
+
+
+class RefDocument(Base):
+    """A guidance document (policy, procedure, good practice); `version` is the published one."""
+
+    __tablename__ = "ref_documents"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120))
+    review_due: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    demo: Mapped[bool] = mapped_column(server_default="false")
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(64))
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
+        "setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', body), 'B')"))
+
+
+class RefDocumentVersion(Base):
+    """Every published version, append-only: who changed what, when and why."""
+
+    __tablename__ = "ref_document_versions"
+    document_id: Mapped[int] = mapped_column(ForeignKey("ref_documents.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(120))
+    review_due: Mapped[date] = mapped_column(Date)
+    links: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    changed_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    changed_by: Mapped[str] = mapped_column(String(64))
+    change_note: Mapped[str] = mapped_column(Text)
+
+
+class RefDocumentLink(Base):
+    """A document applies to an incident type or to an incident flag (exactly one of them)."""
+
+    __tablename__ = "ref_document_links"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("ref_documents.id"))
+    incident_type: Mapped[Optional[str]] = mapped_column(String(32))
+    flag: Mapped[Optional[str]] = mapped_column(String(32))
+
+
+class IntelCheck(Base):
+    """One intelligence check: who asked (unit), about what, why, who ran it, what came back."""
+
+    __tablename__ = "intel_checks"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    callsign: Mapped[str] = mapped_column(ForeignKey("units.callsign"))
+    incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("incidents.id"))
+    subject_kind: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), server_default="requested")
+    room_code: Mapped[Optional[str]] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_console: Mapped[Optional[str]] = mapped_column(String(40))
+    ran_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    ran_by: Mapped[Optional[str]] = mapped_column(String(64))
+    source: Mapped[Optional[str]] = mapped_column(String(64))
+    result_summary: Mapped[Optional[str]] = mapped_column(Text)
+    result: Mapped[Optional[dict]] = mapped_column(JSONB)
+    relayed_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    relayed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    relay_note: Mapped[Optional[str]] = mapped_column(Text)

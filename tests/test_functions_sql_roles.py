@@ -1,0 +1,83 @@
+"""The database is the boundary for the issue-23 functions: an operator holding a raw psycopg
+connection gets exactly what their job group may do, and the audit names the session's login."""
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import psycopg
+import pytest
+from psycopg import sql as pgsql
+from psycopg.types.json import Jsonb
+
+from .conftest import server_url
+from .helpers import sql
+
+GROUPS = {"handler": "cr_handler", "despatcher": "cr_despatcher", "super": "cr_supervisor",
+          "auditor": "cr_auditor"}
+
+
+@pytest.fixture(scope="module")
+def operators(pg_server, db_url):
+    """Login roles in each job group (roles are cluster-wide: unique names, dropped afterwards)."""
+    names = {k: f"t23_{os.getpid()}_{k}" for k in GROUPS}
+    admin = server_url(pg_server, "postgres")
+    with psycopg.connect(admin, autocommit=True) as c:
+        for k, name in names.items():
+            c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
+                pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
+    yield names
+    with psycopg.connect(admin, autocommit=True) as c:
+        for name in names.values():
+            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
+
+
+def connect_as(db_url, name):
+    return psycopg.connect(db_url, user=name, password="pw", autocommit=True)
+
+
+SAVE = ("SELECT api.reference_save(p_document_id => NULL, p_expected_version => NULL, p_kind => 'policy', "
+        "p_title => %s, p_body => 'b', p_owner => 'o', p_review_due => %s, p_change_note => 'n', "
+        "p_incident_types => %s, p_flags => %s)")
+REQUEST = ("SELECT api.intel_request(p_callsign => 'MK11', p_incident_id => NULL, p_subject_kind => 'vehicle', "
+           "p_subject => 'DM24 ABC', p_purpose => %s, p_reason => %s)")
+
+
+@pytest.mark.parametrize("who", ["handler", "despatcher", "auditor"])
+def test_below_supervisor_a_raw_client_cannot_publish_guidance(db_url, operators, who):
+    with connect_as(db_url, operators[who]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute(SAVE, ("Forged", date.today(), Jsonb([]), Jsonb([])))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("INSERT INTO ref_documents (kind, title, body, owner, review_due, created_by, updated_by) "
+                      "VALUES ('policy', 'x', 'x', 'x', current_date, 'x', 'x')")
+        assert c.execute("SELECT count(*) FROM ref_documents").fetchone()[0] >= 7  # everyone reads
+
+
+def test_a_supervisors_raw_publish_is_audited_in_the_sessions_name(db_url, operators):
+    me = operators["super"]
+    with connect_as(db_url, me) as c:
+        doc = c.execute(SAVE, ("Raw client doc", date.today(), Jsonb(["RTC"]), Jsonb(["firearms"]))).fetchone()[0]
+        assert doc["updated_by"] == me and doc["incident_types"] == ["RTC"]
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # history cannot be rewritten
+            c.execute("UPDATE ref_document_versions SET changed_by = 'someone.else'")
+    assert sql(db_url, "SELECT username FROM audit_log WHERE action = 'reference.saved' AND entity = %s",
+               (f"reference:{doc['id']}",)) == [(me,)]
+
+
+def test_intel_checks_over_raw_sql_need_the_group_and_a_purpose(db_url, operators):
+    with connect_as(db_url, operators["handler"]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute(REQUEST, ("vehicle_stop", "routine"))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # who searched whom is not theirs to read
+            c.execute("SELECT count(*) FROM intel_checks")
+    me = operators["despatcher"]
+    with connect_as(db_url, me) as c:
+        with pytest.raises(psycopg.Error) as err:
+            c.execute(REQUEST, (None, "routine"))
+        assert err.value.sqlstate == "CR400" and "purpose" in str(err.value)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("UPDATE intel_checks SET purpose = 'warrant'")
+        chk = c.execute(REQUEST, ("vehicle_stop", "No rear lights")).fetchone()[0]
+        assert chk["requested_by"] == me
+    assert sql(db_url, "SELECT username FROM audit_log WHERE entity = %s", (f"intel:{chk['id']}",)) == [(me,)]
