@@ -39,6 +39,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13
     "reference": ("controlroom.services.reference", "ReferenceService"),  # issue 23
     "intel": ("controlroom.services.intel", "IntelService"),  # issue 23
+    "alerts": ("controlroom.services.alerts", "AlertService"),  # issue 20: officer safety
 }
 
 

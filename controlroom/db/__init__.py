@@ -60,6 +60,8 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
             elif current != mode:
                 from ..errors import WrongDatabase
                 raise WrongDatabase(f"This database is a {current} database; it cannot be set up as {mode}.")
+            from .alert_policy import sync_alert_policy
+            sync_alert_policy(conn)  # the force's alert/welfare policy, read-only for consoles
             seeded = conn.execute(text("SELECT value FROM meta WHERE key = 'seeded'")).scalar()
             if demo and not seeded:
                 if training:

@@ -11,7 +11,7 @@ from .base import Base
 from .core import TS
 
 UNIT_STATUSES = ("available", "at_station", "en_route", "at_scene", "transporting", "committed",
-                 "refreshments", "off_duty")
+                 "refreshments", "off_duty", "emergency")  # emergency: officer's radio button (issue 20)
 CAPABILITIES = ("IRV", "ARV", "RPU", "DOG", "PSU", "NPT", "CID", "PCSO")
 TALK_GROUP_KINDS = ("primary", "incident", "hailing", "partner", "training")
 

@@ -1,6 +1,8 @@
 """Unit service: the writer of unit statuses and AVL positions (`units`, `unit_status_log`)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +22,7 @@ STATUS_LABELS = {
     "available": "available (on patrol)", "at_station": "at station", "en_route": "en route",
     "at_scene": "at scene", "transporting": "transporting", "committed": "committed",
     "refreshments": "on refreshments", "off_duty": "off duty",
+    "emergency": "EMERGENCY",
 }
 # Status model (set_status): target -> statuses it may be reached from. en_route is reached only
 # through despatch.assign; at_scene from en_route is the arrival (despatch.arrived).
@@ -147,6 +150,10 @@ def shared_index(ctx: ServiceContext) -> Any:
     return idx
 
 
+if TYPE_CHECKING:
+    from .alerts import AlertView
+
+
 class UnitService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -183,6 +190,15 @@ class UnitService:
         """The room that owns the unit's current area (its home area's room when outside)."""
         return self.ctx.area_rooms.get(unit.area_code or unit.home_area_code)
 
+    # -- officer safety ----------------------------------------------------------------------
+    def emergency(self, callsign: str, *, at: datetime | None, lat: float | None = None,
+                  lon: float | None = None, source: str) -> "AlertView":
+        """An officer pressed the radio's emergency button: the entry point a radio or AVL
+        gateway adaptor calls. The unit goes to EMERGENCY (overriding every other status) and an
+        emergency alert is raised for its room; see services/alerts.py."""
+        from .alerts import AlertService
+        return AlertService(self.ctx).raise_emergency(callsign, at=at, lat=lat, lon=lon, source=source)
+
     # -- status --------------------------------------------------------------------------------
     def set_status(self, callsign: str, status: str, *, note: str | None = None) -> UnitView:
         """Change a unit's status when the status model allows it (else InvalidInput)."""
@@ -191,6 +207,9 @@ class UnitService:
         ctx.require("unit.status", entity=f"unit:{cs}", what="change unit statuses")
         status = code_field(status, "Status", field="status", allowed=UNIT_STATUSES)
         note = text_field(note, "Note", field="note", max_len=500, required=False)
+        if status == "emergency":
+            raise InvalidInput(f"An emergency is raised with the emergency action (EM {cs}), not as a "
+                               "status, so that it reaches every console and is taken.", field="status")
         if status == "en_route":
             raise InvalidInput(f"A unit goes en route by being assigned to an incident: assign {cs} "
                                "from the incident's despatch tab.", field="status")
