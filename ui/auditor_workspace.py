@@ -8,7 +8,7 @@ import json
 from datetime import timezone
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QDateTime, QModelIndex, Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QDoubleSpinBox, QFileDialog, QFormLayout,
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableView,
@@ -18,6 +18,7 @@ from controlroom.errors import ControlRoomError
 from controlroom.reports import local
 from controlroom.services.qa import OUTCOMES, QA_CHECKLIST
 
+from .proxy_models import SourceDataProxy
 from . import palette
 from .context import ConsoleContext
 from .ops import run_op
@@ -106,7 +107,7 @@ class AuditorWorkspace(QWidget):
         self.verify_label.setObjectName("verifyResult")
         self.message = QLabel("")
         self.model = AuditTableModel()
-        self.proxy = QSortFilterProxyModel()
+        self.proxy = SourceDataProxy()
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.UserRole)
         self.table = QTableView()

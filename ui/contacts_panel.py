@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from controlroom import config
 from controlroom.services.contacts import THRIVE_KEYS, ContactView, contact_view
 
+from .proxy_models import SourceDataProxy
+from .table_model import bold_font
 from . import palette
 from .context import ConsoleContext
 from .ops import run_op
@@ -71,9 +73,7 @@ class ContactQueueModel(QAbstractTableModel):
         if role == Qt.ForegroundRole and (col == 0 or (col == 5 and c.needs_review)):
             return QColor("white")
         if role == Qt.FontRole and (col == 0 or c.needs_review):
-            f = QFont()
-            f.setBold(True)
-            return f
+            return bold_font()
         if role == Qt.ToolTipRole:
             return "\n".join(x for x in (c.text, c.flag_reason and f"Flag: {c.flag_reason}",
                                          c.taken_by and f"Held by {c.taken_by} ({c.taken_console})") if x)
@@ -184,7 +184,7 @@ class ContactsPanel(QWidget):
         self.svc = ctx.session.contacts
         self.me = ctx.session.user.username
         self.model = ContactQueueModel(ctx.clock, self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = SourceDataProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setDynamicSortFilter(True)

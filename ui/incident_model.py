@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from controlroom import config
@@ -12,6 +12,7 @@ from controlroom.services.views import IncidentView, view_from
 
 from .table_model import RowTableModel
 from . import palette
+from .proxy_models import SourceDataProxy
 
 COLUMNS = ("URN", "Grade", "Countdown", "Type", "Location", "Area", "Room", "Status", "Units", "Flags")
 COL = {name: i for i, name in enumerate(COLUMNS)}
@@ -219,7 +220,7 @@ class IncidentTableModel(RowTableModel):
         return self._display(inc, c)
 
 
-class IncidentFilterProxy(QSortFilterProxyModel):
+class IncidentFilterProxy(SourceDataProxy):
     """My room / all rooms, area, grade, status and free text, on the source's plain Python rows."""
 
     def __init__(self, parent: Any = None) -> None:

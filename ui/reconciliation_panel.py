@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from controlroom.services.handoff import ReconItem
 
+from .proxy_models import SourceDataProxy
 from . import palette
 from .context import ConsoleContext
 from .ops import run_op
@@ -94,7 +95,7 @@ class ReconciliationPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.model = ReconModel(ctx.clock, self)
-        proxy = QSortFilterProxyModel(self)
+        proxy = SourceDataProxy(self)
         proxy.setSourceModel(self.model)
         proxy.setSortRole(Qt.UserRole)
         self.table = QTableView()

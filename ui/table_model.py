@@ -1,9 +1,11 @@
 """The part every list/board model shares: rows in a Python list, named columns."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 
 class RowTableModel(QAbstractTableModel):
@@ -25,3 +27,12 @@ class RowTableModel(QAbstractTableModel):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole and 0 <= section < len(self.columns):
             return self.columns[section]
         return None
+
+
+@functools.cache
+def bold_font() -> QFont:
+    """One bold font for every model's FontRole: built per call, its void setBold() cost None a
+    reference each paint on PySide6 6.12.0/CPython 3.11 (ui/qt_workarounds.py)."""
+    font = QFont()
+    font.setBold(True)
+    return font

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from PySide6.QtCore import (QAbstractTableModel, QByteArray, QMimeData, QModelIndex, QPersistentModelIndex,
-                            QSortFilterProxyModel, Qt, QTimer, Signal)
+                            Qt, QTimer, Signal)
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
@@ -18,6 +18,7 @@ from controlroom.errors import ControlRoomError
 from controlroom.services.talkgroups import (PoolStatus, TalkGroupView, armed_warning, owning_room,
                                              pool_warning, view_of)
 
+from .proxy_models import SourceDataProxy
 from . import palette
 from .command_line import COMMANDS
 from .ops import run_op
@@ -253,7 +254,7 @@ class TalkGroupsPanel(QWidget):
         self.incident_id: Optional[int] = None
         self.armed: list[tuple[int, str, tuple[str, ...]]] = []
         self.model = TalkGroupModel(self.session.ctx.area_rooms, ctx.clock)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = SourceDataProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.UserRole)
         self._build()

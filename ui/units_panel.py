@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel,
                                QStyledItemDelegate, QStyleOptionViewItem, QTableWidget, QTableWidgetItem,
                                QTableView, QVBoxLayout, QWidget)
@@ -21,9 +21,10 @@ from controlroom.models.resources import CAPABILITIES
 from controlroom.services.views import parse_ts
 
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
-from .table_model import RowTableModel
+from .table_model import RowTableModel, bold_font
 from . import palette
 from .ops import run_op
+from .proxy_models import SourceDataProxy
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
@@ -149,9 +150,7 @@ class UnitsModel(RowTableModel):
                 text = f"{age:.0f} s" if age < 120 else f"{age / 60:.0f} min"
                 return f"stale {text}" if age > STALE_S else text
         if role == Qt.FontRole and col == GROUP:
-            font = QFont()
-            font.setBold(True)
-            return font
+            return bold_font()
         if role == Qt.BackgroundRole:
             if col == STATUS:
                 return QBrush(QColor(palette.unit_status_colour(status)))
@@ -172,7 +171,7 @@ class UnitsModel(RowTableModel):
         return None
 
 
-class UnitsFilter(QSortFilterProxyModel):
+class UnitsFilter(SourceDataProxy):
     """Grouped by room then area (then callsign); filter by capability and room."""
 
     def __init__(self) -> None:
