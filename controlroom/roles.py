@@ -9,7 +9,7 @@ _HANDLER = {
 _DESPATCHER = _HANDLER | {
     "incident.close", "incident.reopen", "despatch.assign", "despatch.clear", "despatch.divert",
     "unit.status", "unit.position", "talkgroup.allocate", "talkgroup.release", "talkgroup.move",
-    "talkgroup.patch", "talkgroup.log", "intel.check",
+    "talkgroup.patch", "talkgroup.log", "intel.check", "recovery.request",
 }
 _SUPERVISOR = _DESPATCHER | {"incident.downgrade_g1", "incident.signoff_downgrade", "room.transfer_area",
                              "contact.supervise", "reference.edit",

@@ -16,6 +16,18 @@ SEEDED_BY = "demo-seed"
 
 def seed_functions(conn: Connection, *, today: date | None = None) -> None:
     seed_reference_docs(conn, today=today)
+    seed_recovery_rota(conn)
+
+
+def seed_recovery_rota(conn: Connection) -> None:
+    """The demo force's Vehicle Recovery Scheme rota (resources/recovery_rota.yaml), in rota order."""
+    for area, ops in config.load_resource("recovery_rota")["operators"].items():
+        for pos, o in enumerate(ops, start=1):
+            conn.execute(text(
+                "INSERT INTO recovery_operators (code, name, area_code, phone, contracted_minutes, rota_position, demo) "
+                "VALUES (:c, :n, :a, :p, :m, :pos, true)"),
+                {"c": o["code"], "n": o["name"], "a": area, "p": o.get("phone"), "m": int(o["contracted_minutes"]),
+                 "pos": pos})
 
 
 def seed_reference_docs(conn: Connection, *, today: date | None = None) -> None:

@@ -40,6 +40,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "reference": ("controlroom.services.reference", "ReferenceService"),  # issue 23
     "intel": ("controlroom.services.intel", "IntelService"),  # issue 23
     "alerts": ("controlroom.services.alerts", "AlertService"),  # issue 20: officer safety
+    "recovery": ("controlroom.services.recovery", "RecoveryService"),  # issue 23
 }
 
 

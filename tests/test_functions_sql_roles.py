@@ -81,3 +81,25 @@ def test_intel_checks_over_raw_sql_need_the_group_and_a_purpose(db_url, operator
         chk = c.execute(REQUEST, ("vehicle_stop", "No rear lights")).fetchone()[0]
         assert chk["requested_by"] == me
     assert sql(db_url, "SELECT username FROM audit_log WHERE entity = %s", (f"intel:{chk['id']}",)) == [(me,)]
+
+
+def test_recovery_over_raw_sql_needs_a_despatcher_and_a_skip_reason(db_url, operators, open_as):
+    from .conftest import MK
+    from .helpers import new
+    inc = new(open_as("despatch.north"), incident_type="RTC", at=MK)
+    req = "SELECT api.recovery_request(p_incident_id => %s, p_vrm => 'DM1 AAA', p_location => 'A5', p_reason => 'RTC')"
+    with connect_as(db_url, operators["handler"]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute(req, (inc.id,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # no writing the rota to jump the queue
+            c.execute("UPDATE recovery_operators SET turn = -1 WHERE code = 'MKREC3'")
+    me = operators["despatcher"]
+    with connect_as(db_url, me) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute("UPDATE recovery_operators SET turn = -1 WHERE code = 'MKREC3'")
+        job = c.execute(req, (inc.id,)).fetchone()[0]
+        with pytest.raises(psycopg.Error) as err:
+            c.execute("SELECT api.recovery_skip(p_job_id => %s, p_reason => '')", (job["id"],))
+        assert err.value.sqlstate == "CR400"
+    assert job["requested_by"] == me
+    assert sql(db_url, "SELECT username FROM audit_log WHERE entity = %s", (f"recovery:{job['id']}",)) == [(me,)]

@@ -90,3 +90,27 @@ def test_intel_review_table_for_supervisors_only(qtbot, open_as):
     qtbot.addWidget(sup)
     qtbot.waitUntil(lambda: sup.tally.rowCount() >= 1, timeout=5000)
     assert not hasattr(IntelPanel(ctx_for(open_as("despatch.south"))), "tally")
+
+
+def test_recovery_panel_requests_for_the_selected_incident_skips_and_accepts(qtbot, open_as):
+    from ui.recovery_panel import RecoveryPanel
+    from .conftest import OXFORD
+    d = open_as("despatch.south")
+    ctx = ctx_for(d)
+    panel = RecoveryPanel(ctx)
+    qtbot.addWidget(panel)
+    inc = new(d, incident_type="RTC", at=OXFORD, summary="Car on its roof")
+    ctx.selection.incidentSelected.emit(inc.id)
+    qtbot.waitUntil(lambda: inc.urn in panel.for_incident.text(), timeout=5000)
+    panel.vrm.setText("DM70 FAS")
+    panel.reason.setText("RTC damage, undriveable")
+    panel.request()
+    qtbot.waitUntil(lambda: any(j.urn == inc.urn for j in panel.jobs), timeout=5000)
+    row = next(i for i, j in enumerate(panel.jobs) if j.urn == inc.urn)
+    first = panel.jobs[row].operator_code
+    panel.table.selectRow(row)
+    panel.skip(reason="<i>No answer</i>")
+    qtbot.waitUntil(lambda: any(j.urn == inc.urn and j.operator_code != first for j in panel.jobs), timeout=5000)
+    qtbot.waitUntil(lambda: panel.offers.count() == 2, timeout=5000)
+    assert "<i>No answer</i>" in panel.offers.item(0).text()
+    assert panel.report.rowCount() >= 15

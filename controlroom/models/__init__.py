@@ -14,7 +14,8 @@ from .contacts import Contact, ContactHourly  # noqa: F401  (issue 11)
 from .records_exchange import IncidentPartnerRef, QaReview  # noqa: F401  (issue 12)
 from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
 from .standards import GradeSignoff, IncidentPrompt, VictimPromise  # noqa: F401  (issue 14)
-from .functions import IntelCheck, RefDocument, RefDocumentLink, RefDocumentVersion  # noqa: F401  (issue 23)
+from .functions import (IntelCheck, RecoveryJob, RecoveryOffer, RecoveryOperator, RefDocument,  # noqa: F401
+                        RefDocumentLink, RefDocumentVersion)  # (issue 23)
 
 __all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",
            "UrnCounter", "AuditLog", "Event", "TalkGroup", "Unit"]

@@ -1,4 +1,4 @@
-"""The control room's other functions (issue 23; migrations 0016-0018): reference database,
+"""The control room's other functions (issue 23; migrations 0016, 0017, 0019): reference database,
 intelligence checks. Writes go through api functions; these classes describe the tables."""
 from __future__ import annotations
 
@@ -84,3 +84,55 @@ class IntelCheck(Base):
     relayed_at: Mapped[Optional[datetime]] = mapped_column(TS)
     relayed_by: Mapped[Optional[str]] = mapped_column(String(64))
     relay_note: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class RecoveryOperator(Base):
+    """A contracted recovery operator on an area's rota; `turn` orders the next offers."""
+
+    __tablename__ = "recovery_operators"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    code: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(120))
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
+    phone: Mapped[Optional[str]] = mapped_column(String(40))
+    contracted_minutes: Mapped[int] = mapped_column(Integer)
+    rota_position: Mapped[int] = mapped_column(Integer)
+    turn: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    active: Mapped[bool] = mapped_column(server_default="true")
+    demo: Mapped[bool] = mapped_column(server_default="false")
+
+
+class RecoveryJob(Base):
+    """A vehicle to recover for an incident, with the operator it is with and its times."""
+
+    __tablename__ = "recovery_jobs"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    area_code: Mapped[str] = mapped_column(String(20))
+    room_code: Mapped[Optional[str]] = mapped_column(String(20))
+    vrm: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), server_default="offered")
+    operator_id: Mapped[Optional[int]] = mapped_column(ForeignKey("recovery_operators.id"))
+    requested_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    requested_by: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    eta_minutes: Mapped[Optional[int]] = mapped_column(Integer)
+    arrived_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    cleared_at: Mapped[Optional[datetime]] = mapped_column(TS)
+
+
+class RecoveryOffer(Base):
+    """Every offer made for a job and its outcome (accepted / skipped with the reason)."""
+
+    __tablename__ = "recovery_offers"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("recovery_jobs.id"))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("recovery_operators.id"))
+    offered_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    offered_by: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(10), server_default="pending")
+    decided_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    decided_by: Mapped[Optional[str]] = mapped_column(String(64))
+    skip_reason: Mapped[Optional[str]] = mapped_column(Text)
