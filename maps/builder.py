@@ -126,6 +126,8 @@ def _css(training: bool) -> str:
     bg = MAP_BACKGROUND_TRAINING if training else MAP_BACKGROUND
     return f"""
 <style>
+@keyframes crmap-alarm-flash {{ 0%, 100% {{ filter: none; }} 50% {{ filter: drop-shadow(0 0 8px #ff1744) brightness(1.6); }} }}
+.crmap-alarm {{ animation: crmap-alarm-flash 0.6s infinite; z-index: 10000 !important; }}
 .leaflet-container.leaflet-container {{ background: {bg}; font-family: "DejaVu Sans", Arial, sans-serif; }}
 .crmap-area-label {{ position:absolute; transform:translate(-50%,-50%); white-space:nowrap;
   background:rgba(255,255,255,0.88); color:{LABEL_INK}; border:2px solid; border-radius:4px;

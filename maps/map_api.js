@@ -118,6 +118,17 @@
     return Object.assign({}, u.data, {lat: ll.lat, lon: ll.lng, colour: unitColour(u.data), trail: u.trail.slice()});
   };
   crmap.unitCount = function () { return Object.keys(units).length; };
+  // An officer's emergency: centre on the unit and make its marker flash until cleared.
+  crmap.alarmUnit = function (cs, lat, lon) {
+    var u = units[cs], ll = u ? u.marker.getLatLng() : (lat != null && lon != null ? L.latLng(lat, lon) : null);
+    if (!ll) { return false; }
+    whenSized(function () { map.setView(ll, Math.max(map.getZoom(), 14)); });
+    var el = u && u.marker.getElement(); if (el) { L.DomUtil.addClass(el, 'crmap-alarm'); }
+    return true;
+  };
+  crmap.clearAlarm = function (cs) {
+    var u = units[cs], el = u && u.marker.getElement(); if (el) { L.DomUtil.removeClass(el, 'crmap-alarm'); }
+  };
 
   /* ---- incidents ---- */
   function shortUrn(d) { return d.urn ? String(d.urn).split('-').pop() : '#' + d.id; }

@@ -78,6 +78,8 @@ class MainWindow(QMainWindow):
         self.apply_theme(theme or str(self.settings.value(f"theme/{s.user.username}", "light")))
         self.resize(1600, 960)
         self._restored = restore and self.restore_layout()
+        from .alarm_banner import install_alarm_band  # issue 20: emergencies, G1 alarms
+        self.alarm_banner = install_alarm_band(self, ctx)
         with contextlib.suppress(ImportError):  # issue 12: blank the console after idle time
             importlib.import_module("ui.idle_lock").install_idle_lock(self)
 

@@ -238,6 +238,15 @@ class MapPanel(QWidget):
         self._fit_to = (area_code,)
         self._schedule()
 
+    def alarm_unit(self, callsign: str, lat: float | None = None, lon: float | None = None) -> None:
+        """An officer's emergency: centre the map on the unit and flash its marker (now, not
+        batched: this must not wait for the next flush)."""
+        self.flush()
+        self.view.page().runJavaScript(f"crmap.alarmUnit({json.dumps(callsign)}, {json.dumps(lat)}, {json.dumps(lon)});", 0)
+
+    def clear_alarm(self, callsign: str) -> None:
+        self.view.page().runJavaScript(f"crmap.clearAlarm({json.dumps(callsign)});", 0)
+
     def evaluate(self, script: str, callback: Callable[[Any], None]) -> None:
         """Run a script in the page and hand its result to callback (tests, tools)."""
         self.view.page().runJavaScript(script, 0, callback)

@@ -24,6 +24,7 @@ UNIT_STATUS_COLOURS: dict[str, str] = {
     "committed": "#e65100",     # dark orange
     "refreshments": "#9e9e9e",  # grey
     "off_duty": "#424242",      # dark grey
+    "emergency": "#b71c1c",     # deep red: an officer pressed the emergency button
 }
 UNIT_STATUS_LABELS: dict[str, str] = {
     "available": "Available",
@@ -34,6 +35,7 @@ UNIT_STATUS_LABELS: dict[str, str] = {
     "committed": "Committed",
     "refreshments": "Refreshments",
     "off_duty": "Off duty",
+    "emergency": "EMERGENCY",
 }
 STALE_COLOUR = "#b0b0b0"
 

@@ -44,6 +44,8 @@ PANELS: list[PanelSpec] = [
     PanelSpec("reconciliation", "Reconciliation", BOTTOM, "ui.reconciliation_panel:make_panel", roles=("supervisor", "inspector", "trainer")),  # issue 14
     PanelSpec("banding", "Answer banding", BOTTOM, "ui.banding_dashboard:make_panel", roles=("supervisor", "inspector", "trainer")),  # issue 14
     PanelSpec("prompts", "Prompts", RIGHT, "ui.prompts_panel:make_panel", roles=("call_handler", "despatcher", "supervisor", "inspector", "trainer")),  # issue 14
+    PanelSpec("alerts", "Alerts", RIGHT, "ui.alerts_panel:make_panel",
+              roles=("call_handler", "despatcher", "supervisor", "inspector", "trainer")),  # issue 20
     PanelSpec("reference", "Reference", RIGHT, "ui.reference_panel:make_panel"),  # issue 23
     PanelSpec("intel", "Intel checks", RIGHT, "ui.intel_panel:make_panel",
               roles=("despatcher", "supervisor", "inspector", "trainer", "auditor")),  # issue 23

@@ -152,6 +152,11 @@ class AlertService:
         with self.ctx.read() as conn:
             return [alert_view(r[0]) for r in conn.execute(RECENT_SQL, {"h": hours, "n": limit})]
 
+    def welfare_min_minutes(self) -> int:
+        """The shortest welfare interval of the policy: no unit is due a check before it."""
+        with self.ctx.read() as conn:
+            return int(conn.execute(text("SELECT coalesce(min(minutes), 10) FROM welfare_policy")).scalar())
+
     # -- actions -----------------------------------------------------------------------------
     def raise_emergency(self, callsign: str, *, at: datetime | None = None, lat: float | None = None,
                         lon: float | None = None, source: str = "console") -> AlertView:
@@ -200,6 +205,24 @@ class AlertService:
         with self.ctx.single() as tx:
             row = tx.call("api.alert_clear", alert_id=alert_id, result=res, units_sent=sent or None, note=note)
         return alert_view(row)
+
+    def mute(self, minutes: int) -> datetime:
+        """Mute G1 alarm tones on this console for `minutes` (recorded; emergencies never mute)."""
+        if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 30:
+            raise InvalidInput("Mute for between 1 and 30 minutes.", field="minutes")
+        with self.ctx.single() as tx:
+            row = tx.call("api.alarm_mute", minutes=minutes)
+        return parse_ts(row["until"])
+
+    def unmute_room(self, room: str | None = None) -> None:
+        """A supervisor ends every console's mute in the room (their own room by default)."""
+        a = self.ctx.actor
+        if ROLE_RANK.get(a.role, -1) < ROLE_RANK["supervisor"]:
+            message = "Only supervisors or above may override consoles' alarm mute."
+            self.ctx.audit_refused("alarm.unmute_room", entity=f"room:{room or a.room_code}", reason=message)
+            raise NotPermitted(message)
+        with self.ctx.single() as tx:
+            tx.call("api.alarm_unmute_room", room=room or a.room_code)
 
     def escalate_due(self, *, now: datetime | None = None) -> list[AlertView]:
         """Escalate every open, unacknowledged alert whose level timed out by `now` (the
