@@ -1,15 +1,15 @@
 """officer safety, part 2: the emergency shows the talk group the officer is on (the area's primary
 when the unit is not moved onto another); a supervisor can override consoles' G1 alarm mute
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 """
 from __future__ import annotations
 
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
