@@ -1,186 +1,71 @@
-"""EIDO-style incident documents (modelled on NENA EIDO): build one from the database, check one.
+"""Incident exchange in NENA EIDO (NENA-STA-021): build a document from the database, check one.
 
-A document is a set of components, each carrying its own identifier, last-update time, owning
-agency and who updated it, so an incident passed between agencies keeps every record's author.
-Components received from a partner are stored with the import and re-exported as received.
-Every table other than incidents/incident_log is optional: an absent table gives no components.
+A document is a set of components, each carrying its own $id, last-update time, owning agency and
+the agent who updated it, linked to each other by {"$ref": $id}, so an incident passed between
+agencies keeps every record's author. Components received from a partner are stored with the
+import and re-exported as received. What NENA has no place for lives in `uk:` extension
+components declared in `@context` (docs/EXCHANGE.md). Received documents are checked against our
+strict schema (resources/eido.schema.json), after limits on size, item count and depth, and every
+$ref must resolve within the document.
 """
 from __future__ import annotations
 
 import functools
 import json
-import uuid
-from datetime import datetime, timezone
-from typing import Any, Mapping
+import re
+from datetime import datetime
+from typing import Any
 
 import jsonschema
 from sqlalchemy import Connection, text
 
 from . import config
+from .eido_export import EXTENSIONS, UK_NAMESPACE, UK_PREFIX, carry, to_nena
+from .eido_record import (DEFAULT_AGENCY, FLAGS, IMPORT_LOG_KINDS, agency_of, build_local, component_id,
+                          incident_types_for, tracking_id, ts)
 from .errors import InvalidInput
 
-AGENCY_ID = "thamesvalley.police.uk"
-AGENCY_NAME = "Thames Valley Police"
-SCHEMA_VERSION = "controlroom-eido/1.0"
-FLAGS = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
-# Components that are lists of records (carried from a partner document on re-export).
-LIST_COMPONENTS = ("notesComponent", "thriveComponent", "emergencyResourceComponent",
-                   "talkGroupComponent", "radioLogComponent", "commandRoleComponent",
-                   "armedAuthorisationComponent", "decisionComponent", "methaneComponent")
-# incident_log kinds written by an import: their content travels in the carried components instead.
-IMPORT_LOG_KINDS = ("exchange", "partner")
+__all__ = ["AGENCY_ID", "AGENCY_NAME", "FLAGS", "IMPORT_LOG_KINDS", "EXTENSIONS", "UK_NAMESPACE", "UK_PREFIX",
+           "agency_of", "build_document", "build_record", "component_id", "incident_types_for", "parse",
+           "received_documents", "tracking_id", "ts"]
+
+AGENCY_ID, AGENCY_NAME = DEFAULT_AGENCY
+# Limits checked before a received document is parsed or walked (a partner's EIDO is a few kB;
+# NENA's sample is 12 kB, our richest export about 40 kB).
+MAX_BYTES = 2_000_000
+MAX_ITEMS = 50_000
+MAX_DEPTH = 24
 
 
-def tracking_id(urn: str, agency: str = AGENCY_ID) -> str:
-    return f"urn:emergency:uid:incidentid:{urn}:{agency}"
-
-
-def ts(value: Any) -> str | None:
-    """ISO 8601 UTC text for a timestamp (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def _component(kind: str, key: object, at: Any, by: str | None, agency: str) -> dict[str, Any]:
-    return {"componentIdentifier": f"urn:emergency:uid:{kind}:{key}:{agency}",
-            "lastUpdateTimestamp": ts(at), "owningAgency": agency,
-            "updatedBy": {"agencyIdentifier": agency, "agentIdentifier": by or "system"}}
-
-
-def _tables(conn: Connection) -> set[str]:
-    return {r[0] for r in conn.execute(text(
-        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))}
-
-
-def _rows(conn: Connection, tables: set[str], table: str, sql: str, iid: int) -> list[Mapping[str, Any]]:
-    if table not in tables:  # that part of the system is not installed in this database
+def received_documents(conn: Connection, incident_id: int) -> list[dict[str, Any]]:
+    """Partners' documents stored with the incident at import (each without our own components)."""
+    if conn.execute(text("SELECT to_regclass('incident_partner_refs')")).scalar() is None:
         return []
-    return conn.execute(text(sql), {"i": iid}).mappings().all()
+    return [r[0] for r in conn.execute(text(
+        "SELECT document FROM incident_partner_refs WHERE incident_id = :i ORDER BY id"), {"i": incident_id})]
 
 
-def incident_types_for(code: str) -> list[dict[str, Any]]:
-    t = config.incident_types().get(code, {})
-    return [{"code": code, "label": t.get("label", code), "nsirCategory": t.get("nsir_category"),
-             "nsirCode": t.get("nsir_code")}]
+def build_document(conn: Connection, incident_id: int, *, exporter: str = "system",
+                   agency: str | None = None, agency_name: str | None = None) -> dict[str, Any]:
+    """The incident as a NENA EIDO document: our components plus partners' as received."""
+    own_id, own_name = agency_of(conn)
+    rec = build_local(conn, incident_id, agency=agency or own_id, agency_name=agency_name or own_name)
+    received = received_documents(conn, incident_id)
+    # An incident we received keeps its global identifier (the first agency's tracking id).
+    refs = rec["incidentComponent"]["partnerReferences"]
+    root = refs[0]["trackingIdentifier"] if refs else None
+    return carry(to_nena(rec, exporter=exporter, root_id=root), received)
 
 
-def build_document(conn: Connection, incident_id: int, *, agency: str = AGENCY_ID,
-                   agency_name: str = AGENCY_NAME) -> dict[str, Any]:
-    """The incident as an EIDO-style document (InvalidInput if there is no such incident)."""
-    inc = conn.execute(text("SELECT * FROM incidents WHERE id = :i"), {"i": incident_id}).mappings().first()
-    if inc is None:
-        raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-    tables = _tables(conn)
-    partner = _rows(conn, tables, "incident_partner_refs",
-                    "SELECT agency, reference, tracking_id, document FROM incident_partner_refs "
-                    "WHERE incident_id = :i", incident_id)
-    received = partner[0]["document"] if partner else {}
-    urn = inc["urn"]
-    comp = _component("incident", urn, inc["updated_at"], inc["updated_by"], agency)
-    refs = [{"agencyIdentifier": p["agency"], "reference": p["reference"], "trackingIdentifier": p["tracking_id"]}
-            for p in partner] + list(received.get("incidentComponent", {}).get("partnerReferences", []))
-    closure = None
-    if inc["closed_at"] is not None or inc["closing_code"]:
-        closure = {"closingCode": inc["closing_code"], "closingQualifier": inc["closing_qualifier"],
-                   "result": inc["result"], "closedTimestamp": ts(inc["closed_at"])}
-    doc: dict[str, Any] = {
-        "eidoMessageIdentifier": f"urn:emergency:uid:eidomessage:{uuid.uuid4()}:{agency}",
-        "schemaVersion": SCHEMA_VERSION,
-        "sentTimestamp": ts(datetime.now(timezone.utc)),
-        "sendingAgency": {"agencyIdentifier": agency, "agencyName": agency_name},
-        "incidentTrackingIdentifier": tracking_id(urn, agency),
-        "incidentComponent": {
-            **comp, "localReference": urn, "incidentStatus": inc["status"], "channel": inc["channel"],
-            "summary": inc["summary"], "grade": inc["grade"], "createdTimestamp": ts(inc["created_at"]),
-            "incidentTypes": incident_types_for(inc["incident_type"]),
-            "flags": [f for f in FLAGS if inc[f]],
-            "caller": {"name": inc["caller_name"], "phone": inc["caller_phone"]},
-            "timers": {"deadline": ts(inc["deadline_at"]), "despatched": ts(inc["despatched_at"]),
-                       "arrived": ts(inc["arrived_at"])},
-            "firearms": {"declared": ts(inc.get("firearms_declared_at")),
-                         "armedAuthorised": ts(inc.get("armed_authorised_at")),
-                         "armedAuthorisedBy": inc.get("armed_authorised_by"),
-                         "majorIncident": inc.get("major_kind")},
-            "closure": closure,
-            "partnerReferences": refs,
-        },
-        "locationComponent": [{
-            **_component("location", urn, inc["updated_at"], inc["updated_by"], agency),
-            "geometry": {"type": "Point", "coordinates": [inc["lon"], inc["lat"]]},
-            "civicAddress": inc["address"], "areaCode": inc["area_code"]}],
-    }
-    local = _local_components(conn, tables, incident_id, agency)
-    for name in LIST_COMPONENTS:
-        doc[name] = list(received.get(name, [])) + local.get(name, [])
-    return doc
-
-
-def _local_components(conn: Connection, tables: set[str], iid: int, agency: str) -> dict[str, list]:
-    c = functools.partial(_component, agency=agency)
-    out: dict[str, list] = {}
-    out["notesComponent"] = [
-        {**c("note", r["id"], r["at"], r["username"]), "noteKind": r["kind"], "text": r["text"]}
-        for r in _rows(conn, tables, "incident_log",
-                       "SELECT id, at, username, kind, text FROM incident_log WHERE incident_id = :i "
-                       f"AND kind NOT IN {IMPORT_LOG_KINDS!r} ORDER BY id", iid)]
-    out["thriveComponent"] = [
-        {**c("thrive", r["id"], r["at"], r["username"]), "version": r["version"],
-         **{k: r[k] for k in ("threat", "harm", "risk", "investigation", "vulnerability", "engagement")},
-         "riskLevel": r["risk_level"]}
-        for r in _rows(conn, tables, "incident_thrive",
-                       "SELECT * FROM incident_thrive WHERE incident_id = :i ORDER BY version", iid)]
-    out["emergencyResourceComponent"] = [
-        {**c("unit", r["id"], r["cleared_at"] or r["arrived_at"] or r["assigned_at"],
-             r["cleared_by"] or r["assigned_by"]),
-         "unitIdentifier": r["callsign"], "capabilities": list(r["capabilities"] or []),
-         "assignedTimestamp": ts(r["assigned_at"]), "assignedBy": r["assigned_by"],
-         "arrivedTimestamp": ts(r["arrived_at"]), "clearedTimestamp": ts(r["cleared_at"]),
-         "result": r["result"], "divertedFrom": r["diverted_urn"]}
-        for r in _rows(conn, tables, "assignments",
-                       "SELECT a.*, u.capabilities, d.urn AS diverted_urn FROM assignments a "
-                       "LEFT JOIN units u ON u.callsign = a.callsign "
-                       "LEFT JOIN incidents d ON d.id = a.diverted_from "
-                       "WHERE a.incident_id = :i ORDER BY a.assigned_at, a.id", iid)]
-    out["talkGroupComponent"] = [
-        {**c("talkgroup", r["id"], r["released_at"] or r["allocated_at"],
-             r["released_by"] or r["allocated_by"]),
-         "talkGroup": r["talk_group"], "allocatedTimestamp": ts(r["allocated_at"]),
-         "allocatedBy": r["allocated_by"], "releasedTimestamp": ts(r["released_at"]),
-         "releaseReason": r["release_reason"]}
-        for r in _rows(conn, tables, "talk_group_allocations",
-                       "SELECT * FROM talk_group_allocations WHERE incident_id = :i ORDER BY id", iid)]
-    out["radioLogComponent"] = [
-        {**c("radio", r["id"], r["at"], r["username"]), "talkGroup": r["talk_group"],
-         "callsign": r["callsign"], "text": r["text"]}
-        for r in _rows(conn, tables, "talkgroup_transmissions",
-                       "SELECT * FROM talkgroup_transmissions WHERE incident_id = :i ORDER BY id", iid)]
-    out["commandRoleComponent"] = [
-        {**c("commandrole", r["id"], r["at"], r["by"]), "role": r["role"], "sequence": r["n"],
-         "holder": r["holder"], "accredited": r["accredited"], "fromHolder": r["from_holder"],
-         "reason": r["reason"]}
-        for r in _rows(conn, tables, "command_roles",
-                       "SELECT * FROM command_roles WHERE incident_id = :i ORDER BY id", iid)]
-    out["armedAuthorisationComponent"] = [
-        {**c("armedauth", r["id"], r["at"], r["by"]), "threatAssessment": r["threat_assessment"],
-         "workingStrategy": r["working_strategy"], "rationale": r["rationale"]}
-        for r in _rows(conn, tables, "armed_authorisations",
-                       "SELECT * FROM armed_authorisations WHERE incident_id = :i ORDER BY id", iid)]
-    out["decisionComponent"] = [
-        {**c("decision", r["id"], r["at"], r["by"]), "ndmStage": r["stage"], "decision": r["decision"],
-         "rationale": r["rationale"], "optionsConsidered": r["options_considered"]}
-        for r in _rows(conn, tables, "decision_log",
-                       "SELECT * FROM decision_log WHERE incident_id = :i ORDER BY id", iid)]
-    out["methaneComponent"] = [
-        {**c("methane", r["id"], r["at"], r["by"]), "version": r["version"],
-         "majorIncident": r["major_incident"], "exactLocation": r["exact_location"],
-         "type": r["incident_type"], "hazards": r["hazards"], "access": r["access"],
-         "casualties": r["casualties"], "emergencyServices": r["emergency_services"]}
-        for r in _rows(conn, tables, "methane_reports",
-                       "SELECT * FROM methane_reports WHERE incident_id = :i ORDER BY version", iid)]
-    return out
+def build_record(conn: Connection, incident_id: int) -> dict[str, Any]:
+    """Our record in the internal shape the printable report reads, partners' records included."""
+    from .eido_import import record_parts
+    own_id, own_name = agency_of(conn)
+    rec = build_local(conn, incident_id, agency=own_id, agency_name=own_name)
+    for doc in received_documents(conn, incident_id):
+        for key, items in record_parts(doc).items():
+            rec[key] = items + rec.get(key, [])
+    return rec
 
 
 # ---- checking a received document ----------------------------------------------------------------
@@ -193,13 +78,27 @@ def schema() -> dict[str, Any]:
 _formats = jsonschema.FormatChecker()
 
 
+def format_checker() -> jsonschema.FormatChecker:
+    """Formats our schema (and the tests' NENA check) enforce: date-time with a zone, URIs."""
+    return _formats
+
+
 @_formats.checks("date-time", raises=ValueError)
 def _is_datetime(value: object) -> bool:
     if not isinstance(value, str):
         return True
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", value):
+        raise ValueError("not RFC 3339")
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
         raise ValueError("no time zone")
+    return True
+
+
+@_formats.checks("uri", raises=ValueError)
+def _is_uri(value: object) -> bool:
+    if isinstance(value, str) and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", value):
+        raise ValueError("not a URI")
     return True
 
 
@@ -209,21 +108,101 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema(), format_checker=_formats)
 
 
-def parse(doc: Any) -> dict[str, Any]:
-    """The document as a dict if it is valid; otherwise InvalidInput with the FIRST problem."""
-    if isinstance(doc, (bytes, str)):
+def _refused(message: str, **kw: Any) -> InvalidInput:
+    return InvalidInput(f"{message} Nothing was imported.", field="document", **kw)
+
+
+def _depth_of_text(raw: str) -> int:
+    """Deepest [ / { nesting of JSON text, strings skipped (checked before json.loads recurses)."""
+    skeleton = re.sub(r'"(?:[^"\\]|\\.)*"', "", raw)
+    depth = deepest = 0
+    for ch in re.sub(r"[^\[\]{}]", "", skeleton):
+        depth += 1 if ch in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def check_limits(doc: Any) -> None:
+    """Size, item count and nesting depth within our limits, without recursion (InvalidInput)."""
+    stack, items = [(doc, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        items += 1
+        if items > MAX_ITEMS:
+            raise _refused(f"The file has more than {MAX_ITEMS:,} values (the limit for one incident).")
+        if depth > MAX_DEPTH:
+            raise _refused(f"The file is nested more than {MAX_DEPTH} levels deep.")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str) and len(node) > MAX_BYTES:
+            raise _refused("The file holds a value larger than the limit.")
+
+
+def load(doc: Any) -> Any:
+    """JSON text/bytes/dict -> the parsed value, refusing oversized, too many or too deep values."""
+    if isinstance(doc, (bytes, bytearray)):
+        if len(doc) > MAX_BYTES:
+            raise _refused(f"The file is {len(doc):,} bytes; the limit is {MAX_BYTES:,}.")
+        try:
+            doc = bytes(doc).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _refused("The file is not readable JSON (it is not UTF-8 text).") from exc
+    if isinstance(doc, str):
+        if len(doc.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+            raise _refused(f"The file is larger than the limit of {MAX_BYTES:,} bytes.")
+        if _depth_of_text(doc) > MAX_DEPTH:
+            raise _refused(f"The file is nested more than {MAX_DEPTH} levels deep.")
         try:
             doc = json.loads(doc)
-        except UnicodeDecodeError as exc:  # a ValueError without .msg/.lineno: not JSON text at all
-            raise InvalidInput("The file is not readable JSON (it is not UTF-8 text). Nothing was imported.",
-                               field="document") from exc
+        except RecursionError as exc:  # not reachable after the depth check; kept as a guard
+            raise _refused("The file is nested too deeply.") from exc
         except ValueError as exc:
-            raise InvalidInput(f"The file is not readable JSON ({exc.msg}: line {exc.lineno}, "
-                               f"column {exc.colno}). Nothing was imported.", field="document") from exc
+            raise _refused(f"The file is not readable JSON ({getattr(exc, 'msg', exc)}: line "
+                           f"{getattr(exc, 'lineno', '?')}, column {getattr(exc, 'colno', '?')}).") from exc
+    check_limits(doc)
+    return doc
+
+
+def unresolved_refs(doc: Any) -> list[tuple[str, str]]:
+    """(path, $ref) of every reference that names no $id in the document."""
+    ids: set[str] = set()
+    refs: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("$id"), str):
+                ids.add(node["$id"])
+            if isinstance(node.get("$ref"), str) and len(node) == 1:
+                refs.append((path, node["$ref"]))
+            stack.extend((v, f"{path}.{k}" if path else k) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, f"{path}[{i + 1}]") for i, v in enumerate(node))
+    return sorted((p, r) for p, r in refs if r not in ids)
+
+
+def errors(doc: Any) -> list[str]:
+    """Every problem our strict schema finds (schema errors, then unresolved $refs), in words."""
+    out = [describe(e) for e in _validator().iter_errors(doc)]
+    out += [f"In {p}: '{r}' refers to nothing in the document." for p, r in unresolved_refs(doc)]
+    return out
+
+
+def parse(doc: Any) -> dict[str, Any]:
+    """The document as a dict if it passes our limits and strict schema; otherwise InvalidInput
+    naming the FIRST problem."""
+    doc = load(doc)
     # The first error in schema order (root fields, then each component in turn) is the one to fix.
     first = next(iter(_validator().iter_errors(doc)), None)
     if first is not None:
         raise InvalidInput(describe(first) + " Nothing was imported.", field="document", path=_path(first))
+    dangling = unresolved_refs(doc)
+    if dangling:
+        path, target = dangling[0]
+        raise InvalidInput(f"In {path}: '{target}' refers to nothing in the document. Nothing was imported.",
+                           field="document", path=path)
     return doc
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, CheckConstraint, Double, ForeignKey, Identity, Index, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, Double, ForeignKey, Identity, Index, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,16 +16,31 @@ class IncidentPartnerRef(Base):
     """An incident received from a partner agency: their reference and the EIDO document as received."""
 
     __tablename__ = "incident_partner_refs"
-    __table_args__ = (Index("uq_incident_partner_refs_agency_reference", "agency", "reference", unique=True),)
+    __table_args__ = (
+        Index("uq_incident_partner_refs_agency_reference", "agency", "reference", unique=True),
+        # one row per incident and sending agency (migration 0015); NULL incident: not ours to work
+        Index("uq_incident_partner_refs_incident_agency", "incident_id", "agency", unique=True,
+              postgresql_where=text("incident_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    incident_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("incidents.id"), unique=True)
-    agency: Mapped[str] = mapped_column(String(64))
+    incident_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("incidents.id"))
+    agency: Mapped[str] = mapped_column(String(200))
     reference: Mapped[str] = mapped_column(String(200))
-    tracking_id: Mapped[str] = mapped_column(String(300))
+    tracking_id: Mapped[str] = mapped_column(String(400))
     document: Mapped[dict[str, Any]] = mapped_column(JSONB)
     imported_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     imported_by: Mapped[str] = mapped_column(String(64))
     console_id: Mapped[Optional[str]] = mapped_column(String(40))
+    sent_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    summary: Mapped[Optional[str]] = mapped_column(Text)
+    incident_type_text: Mapped[Optional[str]] = mapped_column(Text)
+    address: Mapped[Optional[str]] = mapped_column(Text)
+    lat: Mapped[Optional[float]] = mapped_column(Double)
+    lon: Mapped[Optional[float]] = mapped_column(Double)
+    caller_name: Mapped[Optional[str]] = mapped_column(Text)
+    caller_phone: Mapped[Optional[str]] = mapped_column(String(40))
+    urls: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
+    log: Mapped[list[Any]] = mapped_column(JSONB, server_default="[]")
 
 
 class QaReview(Base):

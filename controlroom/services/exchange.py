@@ -5,15 +5,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .. import config, eido, reports
-from ..errors import Conflict, InvalidInput
-from ..geo import validate_latlon
+from .. import eido, reports
+from ..errors import InvalidInput
 from .base import AUDIT_SQL, ServiceContext, Tx, to_json
-from .incident_sql import local_time
-from .incidents import CREATE_SQL, FLAG_NAMES, IncidentService, target_minutes
+from .exchange_import import Importer, PartnerIncidentView, partner_view
 from .validate import int_id
 from .views import IncidentView
-from ..gazetteer import is_rural
 
 
 class ExchangeService:
@@ -28,114 +25,52 @@ class ExchangeService:
                                "details": to_json(details)})
 
     # ---- export -----------------------------------------------------------------------------
-    def export_incident(self, incident_id: int, *, agency: str = eido.AGENCY_ID) -> dict[str, Any]:
-        """The incident as an EIDO-style document (a dict ready for json.dumps); audited."""
+    def export_incident(self, incident_id: int, *, agency: str | None = None) -> dict[str, Any]:
+        """The incident as a NENA EIDO document (NENA-STA-021; a dict ready for json.dumps): our
+        components plus partners' as received; audited."""
         incident_id = int_id(incident_id)
         self.ctx.require("incident.export", entity=f"incident:{incident_id}", what="export incidents")
         with self.ctx.tx() as tx:
-            doc = eido.build_document(tx.conn, incident_id, agency=agency)
+            doc = eido.build_document(tx.conn, incident_id, exporter=self.ctx.actor.username, agency=agency)
             self._audit(tx, "incident.exported", f"incident:{incident_id}",
-                        {"message": doc["eidoMessageIdentifier"], "tracking": doc["incidentTrackingIdentifier"]})
+                        {"tracking": doc["$id"], "at": doc["lastUpdateTimeStamp"],
+                         "components": sum(len(v) for v in doc.values() if isinstance(v, list))})
         return doc
 
     def export_json(self, incident_id: int) -> str:
         return json.dumps(self.export_incident(incident_id), indent=2, ensure_ascii=False)
 
     # ---- import -----------------------------------------------------------------------------
-    def import_eido(self, document: Any) -> IncidentView:
-        """Create a local incident from a partner's EIDO document (dict, JSON text or bytes).
+    def import_eido(self, document: Any) -> IncidentView | PartnerIncidentView:
+        """Take in another agency's NENA EIDO document (dict, JSON text or bytes).
 
-        The whole file is checked first; any problem raises InvalidInput naming the first one and
-        nothing is written. The partner's reference and components are kept with the incident."""
-        ctx = self.ctx
-        ctx.require("incident.create", what="import incidents from partners")
-        doc = eido.parse(document)
-        ic, loc = doc["incidentComponent"], doc["locationComponent"][0]
-        agency = doc["sendingAgency"]["agencyIdentifier"]
-        reference = ic["localReference"]
-        incidents = IncidentService(ctx)
-        params = self._details(incidents, ic, loc)
-        params.update(incidents.actor_params(), prefix="TRN" if ctx.training else "TV",
-                      target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
-        with ctx.tx() as tx:
-            taken = tx.execute("SELECT i.urn FROM incident_partner_refs p JOIN incidents i ON i.id = p.incident_id "
-                               "WHERE p.agency = :a AND p.reference = :r", {"a": agency, "r": reference}).scalar()
-            if taken:
-                raise Conflict(f"{agency} incident {reference} was already imported as {taken}; "
-                               "nothing was imported again.", urn=taken)
-            row = tx.execute(CREATE_SQL, params).mappings().one()
-            iid = row["id"]
-            tx.execute("INSERT INTO incident_partner_refs (incident_id, agency, reference, tracking_id, "
-                       "document, imported_by, console_id) VALUES (:i, :a, :r, :t, CAST(:d AS jsonb), :u, :c)",
-                       {"i": iid, "a": agency, "r": reference, "t": doc["incidentTrackingIdentifier"],
-                        "d": to_json(doc), "u": ctx.actor.username, "c": ctx.actor.console_id})
-            self._write_log(tx, iid, doc, agency, reference)
-            linked = self._link_local(tx, iid, doc, agency, reference)
-            self._audit(tx, "incident.imported", f"incident:{iid}",
-                        {"agency": agency, "reference": reference, "message": doc["eidoMessageIdentifier"],
-                         "linked_to": linked})
-        return incidents._with_current_room(row)
+        The whole file is checked first (limits, strict schema, $refs, records in our name); any
+        problem raises InvalidInput naming the first one and nothing is written. The sender's
+        components are kept with the incident and re-exported as received. Returns our incident,
+        or, when the document has no location in our force area, the other agency's incident as
+        kept (PartnerIncidentView)."""
+        self.ctx.require("incident.create", what="import incidents from partners")
+        return Importer(self.ctx, self._audit).run(document)
 
-    def _details(self, incidents: IncidentService, ic: dict[str, Any], loc: dict[str, Any]) -> dict[str, Any]:
-        lon, lat = loc["geometry"]["coordinates"][:2]
-        channel = ic["channel"] if ic["channel"] in config.channels() else "internal"
-        caller = ic.get("caller") or {}
-        try:
-            validate_latlon(lat, lon)
-            return incidents._validated(channel, self._local_type(ic["incidentTypes"]), ic["summary"],
-                                        lat, lon, ic.get("grade"), caller.get("name"), caller.get("phone"),
-                                        loc.get("civicAddress"), {f: f in ic.get("flags", []) for f in FLAG_NAMES})
-        except InvalidInput as exc:
-            raise InvalidInput(f"{exc.message} Nothing was imported.", field=exc.field) from exc
+    def partner_incidents(self) -> list[PartnerIncidentView]:
+        """Other agencies' incidents we keep but do not work (newest first)."""
+        self.ctx.require("incident.export", what="read other agencies' incidents")
+        with self.ctx.tx() as tx:
+            rows = tx.execute("SELECT * FROM incident_partner_refs WHERE incident_id IS NULL "
+                              "ORDER BY imported_at DESC, id DESC").mappings().all()
+        return [partner_view(r) for r in rows]
 
-    @staticmethod
-    def _local_type(types: list[dict[str, Any]]) -> str:
-        """Our incident type: the same code, else the first with the same NSIR code."""
-        catalogue = config.incident_types()
-        for t in types:
-            if t["code"] in catalogue:
-                return t["code"]
-        for t in types:
-            for code, spec in catalogue.items():
-                if t.get("nsirCode") and spec.get("nsir_code") == t.get("nsirCode"):
-                    return code
-        first = types[0]
-        raise InvalidInput(f"Incident type '{first['code']}' (NSIR {first.get('nsirCode') or 'code not given'}) "
-                           "is not in this force's catalogue. Nothing was imported.", field="incident_type")
-
-    def _write_log(self, tx: Tx, iid: int, doc: dict[str, Any], agency: str, reference: str) -> None:
-        # The partner's notes are shown in our narrative log too, marked as theirs.
-        counts = ", ".join(f"{len(doc.get(n, []))} {label}" for n, label in (
-            ("notesComponent", "notes"), ("emergencyResourceComponent", "unit records"),
-            ("commandRoleComponent", "command records"), ("methaneComponent", "METHANE reports")))
-        lines = [("exchange", f"Received from {agency} as {reference}: {counts}.")]
-        for n in doc.get("notesComponent", []):
-            who = n["updatedBy"]["agentIdentifier"]
-            at = local_time(datetime.fromisoformat(n["lastUpdateTimestamp"].replace("Z", "+00:00")))
-            lines.append(("partner", f"{who} ({n['owningAgency']}) {at}: {n['text']}"[:4000]))
-        a = self.ctx.actor
-        for kind, line in lines:
-            tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                       "VALUES (:i, :u, :c, :k, :t)", {"i": iid, "u": a.username, "c": a.console_id,
-                                                       "k": kind, "t": line})
-
-    def _link_local(self, tx: Tx, iid: int, doc: dict[str, Any], agency: str, reference: str) -> int | None:
-        """When the partner's incident started as one of ours, link the two (related)."""
-        ours = [doc["incidentTrackingIdentifier"]] + [
-            r.get("trackingIdentifier") or "" for r in doc["incidentComponent"].get("partnerReferences", [])]
-        prefix, suffix = "urn:emergency:uid:incidentid:", f":{eido.AGENCY_ID}"
-        urns = [t[len(prefix):-len(suffix)] for t in ours if t.startswith(prefix) and t.endswith(suffix)]
-        if not urns:
-            return None
-        other = tx.execute("SELECT id FROM incidents WHERE urn = ANY(:u) AND id <> :i ORDER BY id LIMIT 1",
-                           {"u": urns, "i": iid}).scalar()
-        if other is None:
-            return None
-        tx.execute("INSERT INTO incident_links (a_id, b_id, kind, reason, username) "
-                   "VALUES (:a, :b, 'related', :r, :u) ON CONFLICT DO NOTHING",
-                   {"a": min(other, iid), "b": max(other, iid), "u": self.ctx.actor.username,
-                    "r": f"Same incident, received back from {agency} ({reference})"})
-        return int(other)
+    def export_partner(self, partner_id: int) -> dict[str, Any]:
+        """Another agency's incident we keep, re-exported exactly as received; audited."""
+        partner_id = int_id(partner_id)
+        self.ctx.require("incident.export", entity=f"partner_incident:{partner_id}", what="export incidents")
+        with self.ctx.tx() as tx:
+            doc = tx.execute("SELECT document FROM incident_partner_refs WHERE id = :i AND incident_id IS NULL",
+                             {"i": partner_id}).scalar()
+            if doc is None:
+                raise InvalidInput(f"No other agency's incident with reference {partner_id}.", field="id")
+            self._audit(tx, "incident.exported", f"partner_incident:{partner_id}", {"tracking": doc.get("$id")})
+        return doc
 
     # ---- report and analysts' CSV ----------------------------------------------------------
     def report_html(self, incident_id: int) -> str:
@@ -144,7 +79,7 @@ class ExchangeService:
         self.ctx.require("incident.export", entity=f"incident:{incident_id}", what="print incident reports")
         a = self.ctx.actor
         with self.ctx.tx() as tx:
-            doc = eido.build_document(tx.conn, incident_id)
+            doc = eido.build_record(tx.conn, incident_id)
             now = tx.execute("SELECT now()").scalar_one()
             self._audit(tx, "incident.report", f"incident:{incident_id}",
                         {"urn": doc["incidentComponent"]["localReference"]})
