@@ -18,7 +18,7 @@ class IncidentPartnerRef(Base):
     __tablename__ = "incident_partner_refs"
     __table_args__ = (
         Index("uq_incident_partner_refs_agency_reference", "agency", "reference", unique=True),
-        # one row per incident and sending agency (migration 0020); NULL incident: not ours to work
+        # one row per incident and sending agency (migration 0021); NULL incident: not ours to work
         Index("uq_incident_partner_refs_incident_agency", "incident_id", "agency", unique=True,
               postgresql_where=text("incident_id IS NOT NULL")),
     )

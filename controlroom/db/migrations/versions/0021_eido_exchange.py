@@ -1,8 +1,8 @@
 """exchange: NENA EIDO imports may attach to an incident we hold, or be kept as another agency's
 incident (no coordinates / outside our force) with its civic location, caller and log
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 """
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
