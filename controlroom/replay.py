@@ -78,6 +78,7 @@ class VirtualRoomState:
         self.talk_groups: dict[str, dict[str, Any]] = {}
         self.command: dict[int, dict[str, dict[str, Any]]] = {}
         self.consoles: dict[str, dict[str, Any]] = {}        # console id -> user, role, room
+        self.alerts: dict[int, dict[str, Any]] = {}          # open alerts (issue 20): id -> state
         self.created: dict[int, tuple[int, str]] = {}       # incident id -> (seq created, URN)
         self.ignored: Counter[str] = Counter()               # unknown kinds seen
         self.applied = 0
@@ -117,6 +118,7 @@ class VirtualRoomState:
         c.areas, c.units, c.incidents = dict(self.areas), dict(self.units), dict(self.incidents)
         c.talk_groups, c.command = dict(self.talk_groups), dict(self.command)
         c.consoles, c.created, c.ignored = dict(self.consoles), dict(self.created), Counter(self.ignored)
+        c.alerts = dict(self.alerts)
         return c
 
     def apply(self, ev: EventLike) -> None:
@@ -280,6 +282,19 @@ def _signed_in(s: VirtualRoomState, ev: Any, p: dict[str, Any]) -> None:
         s.consoles[cid] = {"username": p.get("username"), "role": p.get("role"), "room": p.get("room")}
 
 
+def _alert(s: VirtualRoomState, ev: Any, p: dict[str, Any]) -> None:
+    """The alert queue as it stood: raised, taken (by whom), escalated, cleared (with what)."""
+    try:
+        aid = int(p.get("id"))
+    except (TypeError, ValueError):
+        return
+    if p.get("state") == "cleared":
+        s.alerts.pop(aid, None)
+        return
+    s.alerts[aid] = {k: p.get(k) for k in ("kind", "state", "level", "title", "room_code", "callsign",
+                                           "incident_id", "raised_at", "acknowledged_by", "talk_group")}
+
+
 def _nothing(s: VirtualRoomState, ev: Any, p: dict[str, Any]) -> None:
     """Kinds that add records (logs, decisions, radio) but change no replayed state."""
 
@@ -299,10 +314,11 @@ REDUCERS: dict[str, Reducer] = {
     "command.major_declared": _major,
     **{k: _rooms for k in ("room.area_transferred", "room.take_over", "room.hand_back")},
     "console.signed_in": _signed_in,
+    **{k: _alert for k in ("alert.raised", "alert.acknowledged", "alert.escalated", "alert.cleared")},
     **{k: _nothing for k in ("incident.logged", "incident.linked", "incident.thrive",
                              "talkgroup.transmission", "command.decision", "command.methane",
                              "command.firearms_acknowledged", "console.presence", "console.heartbeat",
-                             "user.locked")},
+                             "user.locked", "alarm.muted", "alarm.unmuted")},
 }
 # Whole families outside the room state (contacts queue, training control): known, not counted.
 IGNORED_PREFIXES = ("contact.", "training.", "exercise.", "room.fallback", "qa.", "records.")

@@ -151,3 +151,25 @@ def test_welfare_check_due_only_after_the_interval(open_as, db_url):
     assert len(raised) == 1 and raised[0].kind == "welfare"
     assert d.alerts.raise_welfare_due() == [] or all(a.callsign != cs for a in d.alerts.raise_welfare_due())
     d.alerts.clear(raised[0].id, result="officer_safe")
+
+
+def test_the_replay_shows_the_alert_queue_as_it_stood(open_as):
+    from controlroom.replay import REDUCERS, VirtualRoomState
+
+    d = open_as("despatch.north")
+    cs = _north_unit(d)
+    alert = d.units.emergency(cs, at=None, source="test")
+    d.alerts.acknowledge(alert.id)
+    with d.ctx.read() as conn:
+        from sqlalchemy import text
+        rows = conn.execute(text("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username "
+                                 "FROM events WHERE kind LIKE 'alert.%' OR kind = 'unit.status' ORDER BY seq")).all()
+    state = VirtualRoomState()
+    from controlroom.db.listener import Event
+    for r in rows:
+        ev = Event(*r)
+        REDUCERS[ev.kind](state, ev, ev.payload)
+    assert state.alerts[alert.id]["state"] == "acknowledged"
+    assert state.alerts[alert.id]["acknowledged_by"] == "despatch.north"
+    assert state.units[cs]["status"] == "emergency"
+    d.alerts.clear(alert.id, result="officer_safe")
