@@ -40,3 +40,19 @@ def sql(url, statement, params=()):
     with psycopg.connect(url, autocommit=True) as c:
         cur = c.execute(statement, params)
         return cur.fetchall() if cur.description else None
+
+
+JOB_GROUPS = {"call_handler": "cr_handler", "despatcher": "cr_despatcher", "supervisor": "cr_supervisor",
+              "inspector": "cr_inspector", "trainer": "cr_trainer", "auditor": "cr_auditor"}
+
+
+def operator_conn(url: str, username: str, group: str, *, password: str = "demo") -> psycopg.Connection:
+    """A raw psycopg connection AS an operator login role (what an attacker holding one operator's
+    credentials has). The role is created in `group` if the cluster does not have it yet."""
+    from psycopg import sql as q
+    with psycopg.connect(url, autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)).fetchone():
+            admin.execute(q.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(q.Identifier(username),
+                                                                        q.Literal(password)))
+        admin.execute(q.SQL("GRANT {} TO {}").format(q.Identifier(group), q.Identifier(username)))
+    return psycopg.connect(url, user=username, password=password, autocommit=True)

@@ -60,7 +60,9 @@ def test_assign_sends_unit_en_route_and_starts_incident_timers(url, desk):
     assert arrived.unit.status == "at_scene" and arrived.assignment.arrived_at is not None
     cleared = desk.despatch.clear(inc.id, "MK11", result="Words of advice given")
     assert (cleared.unit.status, cleared.unit.incident_id) == ("available", None)
-    assert cleared.incident.status == "at_scene"  # the despatcher closes the incident, not clearing
+    # no unit attends any more: open again (not closed — the despatcher closes it), times kept
+    assert cleared.incident.status == "open" and cleared.incident.arrived_at is not None
+    assert desk.incidents.get(inc.id).status == "open"
     [a] = desk.despatch.assignments(inc.id)
     assert a.cleared_at is not None and a.result == "Words of advice given"
     log = [e.text for e in desk.incidents.log(inc.id)]

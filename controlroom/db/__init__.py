@@ -73,6 +73,8 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
                 from ..seed_functions import seed_functions  # issue 23: guidance, recovery rota
                 seed_functions(conn)
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
+            from .policy import sync_policy
+            sync_policy(conn)  # the policy the database enforces (armed types, deployable statuses)
             from .roles import apply_grants
             apply_grants(conn)  # no-op unless the controlroom_app role exists (shared servers)
     finally:

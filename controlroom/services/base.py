@@ -206,13 +206,21 @@ def db_errors() -> Iterator[None]:
     except sa_exc.DBAPIError as exc:
         mapped = API_ERRORS.get(getattr(exc.orig, "sqlstate", "") or "")
         if mapped is not None:
-            raise mapped(_api_message(exc.orig)) from exc
+            raise _api_error(mapped, exc.orig) from exc
         _translate_dbapi(exc)
     except psycopg.Error as exc:  # raw driver errors: the pipelined cr_emit + COMMIT (Tx.finish)
         mapped = API_ERRORS.get(exc.sqlstate or "")
         if mapped is not None:
-            raise mapped(_api_message(exc)) from exc
+            raise _api_error(mapped, exc) from exc
         _translate_psycopg(exc)
+
+
+def _api_error(cls: type[ControlRoomError], exc: object) -> ControlRoomError:
+    """An API function's refusal; `RAISE … USING COLUMN = 'x'` names the field the operator fixes."""
+    if cls is InvalidInput:
+        field = getattr(getattr(exc, "diag", None), "column_name", None)
+        return InvalidInput(_api_message(exc), field=field)
+    return cls(_api_message(exc))
 
 
 def _api_message(exc: object) -> str:

@@ -22,8 +22,6 @@ ALIASES = {
     "emergency_services_present_and_required": "emergency_services",
 }
 COLUMNS = tuple(METHANE_FIELDS)
-INSERT_SQL = (f"INSERT INTO methane_reports (incident_id, version, {', '.join(COLUMNS)}, by, console_id) "
-              f"VALUES (:i, :v, {', '.join(':' + c for c in COLUMNS)}, :u, :c) RETURNING *")
 
 
 class MethaneMixin:
@@ -48,32 +46,10 @@ class MethaneMixin:
             given[col] = text_field(value, label, field=col, max_len=2000, required=False)
         if not given:
             raise InvalidInput("A METHANE report needs at least one heading filled in.", field="fields")
-        a = ctx.actor
         with conflict_on("uq_methane_reports_incident_version",
                          "Someone saved this METHANE at the same moment; reopen it to see their version."):
-            with ctx.tx() as tx:
-                inc = tx.execute("SELECT i.id, i.urn, a.room_code AS owner_room FROM incidents i "
-                                 "JOIN areas a ON a.code = i.area_code WHERE i.id = :i",
-                                 {"i": incident_id}).mappings().first()
-                if inc is None:
-                    raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-                prev = tx.execute("SELECT * FROM methane_reports WHERE incident_id = :i "
-                                  "ORDER BY version DESC LIMIT 1", {"i": incident_id}).mappings().first()
-                values = {c: (prev[c] if prev is not None else None) for c in COLUMNS}
-                values.update(given)
-                if not any(values.values()):
-                    raise InvalidInput("A METHANE report needs at least one heading filled in.",
-                                       field="fields")
-                # version = last seen + 1: a concurrent save of the same version loses on the
-                # unique index instead of silently dropping the other person's headings.
-                row = dict(tx.execute(INSERT_SQL, {
-                    "i": incident_id, "v": (prev["version"] + 1) if prev else 1, "u": a.username,
-                    "c": a.console_id, **values}).mappings().one())
-                tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                           "VALUES (:i, :u, :c, 'command', :t)",
-                           {"i": incident_id, "u": a.username, "c": a.console_id,
-                            "t": f"METHANE version {row['version']} saved by {a.username}."})
-                tx.emit("command.methane", incident_id, {**row, "urn": inc["urn"]}, room=inc["owner_room"])
+            row = self._call("command.methane", "api.command_methane",  # type: ignore[attr-defined]
+                             incident_id=incident_id, fields=given)
         return row_view(MethaneView, row)
 
     def methane_versions(self, incident_id: int) -> list[MethaneView]:

@@ -13,40 +13,14 @@ from .. import config
 from ..errors import Conflict, InvalidInput, NotPermitted
 from ..models.resources import CAPABILITIES
 from .base import ServiceContext
-from .units import STATUS_LABELS, UNIT_COLUMNS, UnitView, callsign_field, shared_index, unit_row, unit_view
+from .units import UnitView, callsign_field, shared_index, unit_view
 from .validate import code_field, int_id, text_field
 from .views import IncidentView, view_from
 
-LOCK_SQL = f"""
-SELECT {UNIT_COLUMNS}, (SELECT to_jsonb(i) FROM incidents i WHERE i.id = :i) AS incident,
-       (SELECT urn FROM incidents o WHERE o.id = u.incident_id) AS current_urn
-FROM units u WHERE callsign = :c FOR UPDATE OF u
-"""
-# The guard: the database decides who gets the unit. The unit must be free (or divertable when a
-# despatcher diverts), the incident open, and no ARV may go to an unauthorised firearms incident.
-ASSIGN_SQL = """
-UPDATE units u SET incident_id = :i, status = 'en_route', status_at = now()
-WHERE u.callsign = :c
-  AND ((u.incident_id IS NULL AND u.status = ANY(CAST(:deployable AS text[])))
-       OR (CAST(:divert AS boolean) AND u.incident_id <> :i AND u.status = ANY(CAST(:divertable AS text[]))))
-  AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = :i AND i.status <> 'closed'
-              AND NOT (i.firearms AND i.armed_authorised_at IS NULL AND 'ARV' = ANY(u.capabilities)))
-RETURNING u.*
-"""
-INCIDENT_TOUCH_SQL = """
-UPDATE incidents SET status = CASE WHEN :step = 'assigned' AND status = 'open' THEN 'despatched'
-                                   WHEN :step = 'arrived' AND status IN ('open', 'despatched') THEN 'at_scene'
-                                   ELSE status END,
-       despatched_at = CASE WHEN :step = 'assigned' THEN coalesce(despatched_at, now()) ELSE despatched_at END,
-       arrived_at = CASE WHEN :step = 'arrived' THEN coalesce(arrived_at, now()) ELSE arrived_at END,
-       updated_at = now(), updated_by = :username
-WHERE id = :i RETURNING *
-"""
-LOG_SQL = ("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-           "VALUES (:i, :username, :console, 'despatch', :text) "
-           "RETURNING id, incident_id, at, username, console_id, kind, text")
-STATUS_LOG_SQL = ("INSERT INTO unit_status_log (callsign, status, previous_status, incident_id, note, "
-                  "username, console_id) VALUES (:c, :status, :prev, :i, :note, :username, :console)")
+# Every despatch write is one database API function (migration 0016): it locks the unit and the
+# incident, enforces the rules (free or divertable unit, open incident, THE FIREARMS GATE: no armed
+# unit to a firearms incident before the inspector's authorisation, armed incident types included)
+# and writes the unit, assignment, incident, logs and the despatch.* event itself.
 
 
 @dataclass(frozen=True)
@@ -156,95 +130,8 @@ class DespatchService:
         ctx.require("despatch.assign", entity=f"incident:{incident_id}", what="assign units")
         if divert:
             ctx.require("despatch.divert", entity=f"incident:{incident_id}", what="divert units")
-        pol = policy()
-        refused: NotPermitted | None = None
-        with ctx.tx() as tx:
-            locked = self._lock_unit(tx, cs, incident_id)
-            row = tx.execute(ASSIGN_SQL, {"i": incident_id, "c": cs, "divert": bool(divert),
-                                          "deployable": list(pol["deployable_statuses"]),
-                                          "divertable": list(pol["divertable_statuses"])}).mappings().first()
-            if row is None:
-                err = self._assign_refusal(locked, cs, divert, pol)
-                if not isinstance(err, NotPermitted):
-                    raise err
-                refused = err
-            else:
-                result, seq, payload = self._record_assignment(tx, locked, row, incident_id, cs)
-        if refused is not None:  # audited outside the rolled-back transaction
-            ctx.audit_refused("despatch.assign", entity=f"incident:{incident_id}", reason=str(refused),
-                              details={"callsign": cs})
-            raise refused
-        self.index.apply_unit(payload["unit"], seq=int(seq))
-        return result
-
-    def _lock_unit(self, tx: Any, cs: str, incident_id: int) -> Mapping[str, Any]:
-        locked = tx.execute(LOCK_SQL, {"c": cs, "i": incident_id}).mappings().first()
-        if locked is None:
-            raise InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
-        if locked["incident"] is None:
-            raise InvalidInput(f"No incident with reference {incident_id}.", field="incident_id")
-        return locked
-
-    def _assign_refusal(self, locked: Mapping[str, Any], cs: str, divert: bool,
-                        pol: Mapping[str, Any]) -> Exception:
-        inc = locked["incident"]
-        if inc["status"] == "closed":
-            return InvalidInput(f"Incident {inc['urn']} is closed; reopen it before assigning units.",
-                                field="incident_id")
-        if locked["incident_id"] == inc["id"]:
-            return InvalidInput(f"{cs} is already assigned to {inc['urn']}.", field="callsign")
-        if inc["firearms"] and inc.get("armed_authorised_at") is None and "ARV" in (locked["capabilities"] or []):
-            return NotPermitted(f"Armed deployment not authorised for {inc['urn']}: the duty inspector "
-                                "must record the authorisation first.")
-        status = STATUS_LABELS.get(locked["status"], locked["status"])
-        if locked["incident_id"] is not None:
-            if divert:
-                return Conflict(f"{cs} is {status} on {locked['current_urn']} and cannot be diverted "
-                                "from that status.")
-            return Conflict(f"{cs} is already on incident {locked['current_urn']} ({status}). "
-                            "Divert it if this incident needs it more.", incident=locked["current_urn"])
-        return Conflict(f"{cs} is {status}, not available for deployment.")
-
-    def _record_assignment(self, tx: Any, locked: Mapping[str, Any], row: Mapping[str, Any],
-                           incident_id: int, cs: str) -> tuple[DespatchResult, int, dict[str, Any]]:
-        a = self.ctx.actor
-        who = {"username": a.username, "console": a.console_id}
-        old_id = locked["incident_id"]
-        logs, old_inc = [], None
-        if old_id is not None:  # diversion: close the old attendance and say so on both incidents
-            tx.execute("UPDATE assignments SET cleared_at = now(), cleared_by = :username, "
-                       "result = :r WHERE callsign = :c AND cleared_at IS NULL",
-                       {"c": cs, "r": f"Diverted to {locked['incident']['urn']}", **who})
-            old_inc = tx.execute("SELECT * FROM incidents WHERE id = :i", {"i": old_id}).mappings().one()
-            logs.append(tx.execute(LOG_SQL, {"i": old_id, "text": f"{cs} diverted to "
-                                             f"{locked['incident']['urn']} by {a.username}.", **who}).mappings().one())
-        asg = tx.execute("INSERT INTO assignments (incident_id, callsign, assigned_by, diverted_from) "
-                         "VALUES (:i, :c, :username, :old) RETURNING *",
-                         {"i": incident_id, "c": cs, "old": old_id, "username": a.username}).mappings().one()
-        inc = tx.execute(INCIDENT_TOUCH_SQL, {"i": incident_id, "step": "assigned", **who}).mappings().one()
-        text = f"{cs} assigned, en route" + (f" (diverted from {old_inc['urn']})" if old_inc else "") + "."
-        logs.append(tx.execute(LOG_SQL, {"i": incident_id, "text": text, **who}).mappings().one())
-        tx.execute(STATUS_LOG_SQL, {"c": cs, "status": "en_route", "prev": locked["status"],
-                                    "i": incident_id, "note": None, **who})
-        kind = "despatch.diverted" if old_inc else "despatch.assigned"
-        return self._finish(tx, kind, inc, row, asg, logs, old_inc)
-
-    def _finish(self, tx: Any, kind: str, inc: Mapping[str, Any], unit: Mapping[str, Any],
-                asg: Mapping[str, Any], logs: list[Mapping[str, Any]],
-                old_inc: Mapping[str, Any] | None = None) -> tuple[DespatchResult, int, dict[str, Any]]:
-        inc_d, old_d = self._current_room(inc), self._current_room(old_inc) if old_inc else None
-        payload = {"incident": inc_d, "unit": unit_row(unit), "assignment": dict(asg),
-                   "from_incident": old_d, "log": [dict(x) for x in logs]}
-        seq = tx.emit(kind, inc_d["id"], payload, room=inc_d["room_code"])
-        result = DespatchResult(view_from(IncidentView, inc_d), unit_view(unit),
-                                view_from(AssignmentView, asg),
-                                view_from(IncidentView, old_d) if old_d else None)
-        return result, seq, payload
-
-    def _current_room(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        d = dict(row)
-        d["room_code"] = self.ctx.area_rooms.get(d["area_code"], d["room_code"])
-        return d
+        return self._call("despatch.assign", "api.despatch_assign",
+                          incident_id=incident_id, callsign=cs, divert=bool(divert))
 
     @_retry_deadlock
     def arrived(self, incident_id: int, callsign: str) -> DespatchResult:
@@ -252,61 +139,33 @@ class DespatchService:
         ctx = self.ctx
         incident_id, cs = int_id(incident_id), callsign_field(callsign)
         ctx.require("despatch.assign", entity=f"incident:{incident_id}", what="book units at scene")
-        a = ctx.actor
-        who = {"username": a.username, "console": a.console_id}
-        with ctx.tx() as tx:
-            locked = self._lock_unit(tx, cs, incident_id)
-            row = tx.execute("UPDATE units SET status = 'at_scene', status_at = now() WHERE callsign = :c "
-                             "AND incident_id = :i AND status = 'en_route' RETURNING *",
-                             {"c": cs, "i": incident_id}).mappings().first()
-            if row is None:
-                raise self._not_on(locked, cs, "at scene")
-            asg = tx.execute("UPDATE assignments SET arrived_at = coalesce(arrived_at, now()) WHERE callsign = :c "
-                             "AND incident_id = :i AND cleared_at IS NULL RETURNING *",
-                             {"c": cs, "i": incident_id}).mappings().one()
-            inc = tx.execute(INCIDENT_TOUCH_SQL, {"i": incident_id, "step": "arrived", **who}).mappings().one()
-            logs = [tx.execute(LOG_SQL, {"i": incident_id, "text": f"{cs} at scene.", **who}).mappings().one()]
-            tx.execute(STATUS_LOG_SQL, {"c": cs, "status": "at_scene", "prev": locked["status"],
-                                        "i": incident_id, "note": None, **who})
-            result, seq, payload = self._finish(tx, "despatch.arrived", inc, row, asg, logs)
-        self.index.apply_unit(payload["unit"], seq=int(seq))
-        return result
+        return self._call("despatch.assign", "api.despatch_arrived",
+                          incident_id=incident_id, callsign=cs)
 
     @_retry_deadlock
     def clear(self, incident_id: int, callsign: str, *, result: str) -> DespatchResult:
-        """The unit leaves the incident with a result and is available again."""
+        """The unit leaves the incident with a result and is available again; with no unit left
+        attending, the incident is open again (no longer shown despatched)."""
         ctx = self.ctx
         incident_id, cs = int_id(incident_id), callsign_field(callsign)
         ctx.require("despatch.clear", entity=f"incident:{incident_id}", what="clear units")
         outcome = text_field(result, "Result", field="result", max_len=500)
-        a = ctx.actor
-        who = {"username": a.username, "console": a.console_id}
-        with ctx.tx() as tx:
-            locked = self._lock_unit(tx, cs, incident_id)
-            row = tx.execute("UPDATE units SET status = 'available', status_at = now(), incident_id = NULL "
-                             "WHERE callsign = :c AND incident_id = :i RETURNING *",
-                             {"c": cs, "i": incident_id}).mappings().first()
-            if row is None:
-                raise self._not_on(locked, cs, "cleared")
-            asg = tx.execute("UPDATE assignments SET cleared_at = now(), cleared_by = :username, result = :r "
-                             "WHERE callsign = :c AND incident_id = :i AND cleared_at IS NULL RETURNING *",
-                             {"c": cs, "i": incident_id, "r": outcome, **who}).mappings().one()
-            inc = tx.execute(INCIDENT_TOUCH_SQL, {"i": incident_id, "step": "cleared", **who}).mappings().one()
-            logs = [tx.execute(LOG_SQL, {"i": incident_id, "text": f"{cs} cleared: {outcome}", **who})
-                    .mappings().one()]
-            tx.execute(STATUS_LOG_SQL, {"c": cs, "status": "available", "prev": locked["status"],
-                                        "i": incident_id, "note": outcome, **who})
-            res, seq, payload = self._finish(tx, "despatch.cleared", inc, row, asg, logs)
-        self.index.apply_unit(payload["unit"], seq=int(seq))
-        return res
+        return self._call("despatch.clear", "api.despatch_clear",
+                          incident_id=incident_id, callsign=cs, result=outcome)
 
-    def _not_on(self, locked: Mapping[str, Any], cs: str, what: str) -> Exception:
-        urn = locked["incident"]["urn"]
-        if locked["incident_id"] != locked["incident"]["id"]:
-            where = f"is on {locked['current_urn']}" if locked["incident_id"] else "is not on any incident"
-            return InvalidInput(f"{cs} is not assigned to {urn} ({cs} {where}).", field="callsign")
-        return InvalidInput(f"{cs} cannot be booked {what} on {urn}: it is "
-                            f"{STATUS_LABELS.get(locked['status'], locked['status'])}.", field="callsign")
+    def _call(self, permission: str, function: str, **params: Any) -> DespatchResult:
+        ctx, incident_id, cs = self.ctx, params["incident_id"], params["callsign"]
+        try:
+            with ctx.single() as tx:
+                res = tx.call(function, **params)
+        except NotPermitted as exc:  # a rule the database enforces (the firearms gate): audit it
+            ctx.audit_refused(permission, entity=f"incident:{incident_id}", reason=str(exc),
+                              details={"callsign": cs})
+            raise
+        self.index.apply_unit(res["unit"], seq=int(res["seq"]))
+        return DespatchResult(view_from(IncidentView, res["incident"]), unit_view(res["unit"]),
+                              view_from(AssignmentView, res["assignment"]),
+                              view_from(IncidentView, res["from_incident"]) if res.get("from_incident") else None)
 
     # -- reads ---------------------------------------------------------------------------------
     def assignments(self, incident_id: int, *, open_only: bool = False) -> list[AssignmentView]:
