@@ -1,7 +1,7 @@
 """api: despatch (assign / arrive / clear / divert) and the firearms gate, in the database
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 
 Every despatch write is ONE SECURITY DEFINER function in schema `api` (issue 19): it checks the
 caller's job group, locks the unit and the incident, enforces every rule and writes the rows, the
@@ -26,8 +26,8 @@ import json
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
@@ -59,7 +59,7 @@ SET search_path = public, pg_temp AS $$ SELECT i.firearms OR cr_armed_type(i.inc
 CREATE FUNCTION cr_unit_status_label(p_status text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE p_status WHEN 'available' THEN 'available (on patrol)' WHEN 'at_station' THEN 'at station'
     WHEN 'en_route' THEN 'en route' WHEN 'at_scene' THEN 'at scene' WHEN 'refreshments' THEN 'on refreshments'
-    WHEN 'off_duty' THEN 'off duty' ELSE p_status END
+    WHEN 'off_duty' THEN 'off duty' WHEN 'emergency' THEN 'EMERGENCY' ELSE p_status END
 $$;
 
 -- Event payload shapes the consoles read (same keys as the Python services wrote).
