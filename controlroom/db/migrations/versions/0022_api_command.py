@@ -1,8 +1,8 @@
 """api: command (firearms command, armed authorisation, command roles, major incident, NDM decision
 log, METHANE) in the database
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 
 Each command write is ONE SECURITY DEFINER function (issue 19). Only the inspector group may take
 firearms command, authorise armed deployment, hand over roles, declare a major incident, write the
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
