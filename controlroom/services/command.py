@@ -2,7 +2,7 @@
 the NDM decision log and METHANE reports. Writer of command_roles, armed_authorisations,
 decision_log, methane_reports and of incidents.firearms*/armed_authorised*/major_kind.
 
-Every write is ONE database API function (migration 0022, api.command_*): the database checks the
+Every write is ONE database API function (migration 0023, api.command_*): the database checks the
 inspector group, takes who acted from the signed-in session, enforces the rules below and writes
 rows, incident log, event and audit. This module validates and words things for the operator.
 

@@ -17,7 +17,7 @@ from .units import UnitView, callsign_field, shared_index, unit_view
 from .validate import code_field, int_id, text_field
 from .views import IncidentView, view_from
 
-# Every despatch write is one database API function (migration 0021): it locks the unit and the
+# Every despatch write is one database API function (migration 0022): it locks the unit and the
 # incident, enforces the rules (free or divertable unit, open incident, THE FIREARMS GATE: no armed
 # unit to a firearms incident before the inspector's authorisation, armed incident types included)
 # and writes the unit, assignment, incident, logs and the despatch.* event itself.

@@ -1,7 +1,7 @@
 """api: despatch (assign / arrive / clear / divert) and the firearms gate, in the database
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0022
+Revises: 0021
 
 Every despatch write is ONE SECURITY DEFINER function in schema `api` (issue 19): it checks the
 caller's job group, locks the unit and the incident, enforces every rule and writes the rows, the
@@ -26,8 +26,8 @@ import json
 
 from alembic import op
 
-revision = "0021"
-down_revision = "0020"
+revision = "0022"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 

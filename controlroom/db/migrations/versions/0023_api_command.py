@@ -1,8 +1,8 @@
 """api: command (firearms command, armed authorisation, command roles, major incident, NDM decision
 log, METHANE) in the database
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 
 Each command write is ONE SECURITY DEFINER function (issue 19). Only the inspector group may take
 firearms command, authorise armed deployment, hand over roles, declare a major incident, write the
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
