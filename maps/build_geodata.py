@@ -81,7 +81,14 @@ ADMIN2_FIXES = {
     ("Arborfield", "West Berkshire"): "Wokingham",
     ("Eaton Bray", "Buckinghamshire"): "Central Bedfordshire",
     ("Colnbrook", "Surrey"): "Slough",
+    # Bletchley is in the Milton Keynes unitary area (since 1997), not Buckinghamshire.
+    ("Bletchley", "Buckinghamshire"): "Milton Keynes",
 }
+
+# Towns missing from cities1000 that call handlers type (hand-entered, approximate centre).
+EXTRA_PLACES = [
+    ("Wolverton", 52.0627, -0.8105, "Milton Keynes"),
+]
 
 # ---------------------------------------------------------------------------------------------
 # Roads: (lat, lon, junction name or None), in driving order. Hand-entered, approximate.
@@ -243,7 +250,7 @@ LANDMARKS = [
     ("Stowe", 52.0305, -1.0190),
     ("Milton Keynes Central station", 52.0343, -0.7740),
     ("Milton Keynes University Hospital", 52.0250, -0.7380),
-    ("centre:mk", 52.0430, -0.7560),
+    ("Central Milton Keynes", 52.0430, -0.7560),
     ("Stadium MK", 52.0098, -0.7333),
     ("Bletchley Park", 51.9977, -0.7407),
     ("The Open University", 52.0250, -0.7090),
@@ -256,6 +263,10 @@ LANDMARKS = [
 CHECKS = [
     ("Milton Keynes centre", 52.041, -0.759, "mk"),
     ("Aylesbury", 51.816, -0.812, "bucks"),
+    ("Bletchley", 51.9933, -0.7347, "mk"),
+    ("Stadium MK", 52.0098, -0.7333, "mk"),
+    ("Bletchley Park", 51.9977, -0.7407, "mk"),
+    ("Wolverton", 52.0627, -0.8105, "mk"),
     ("High Wycombe", 51.628, -0.748, "bucks"),
     ("Slough", 51.510, -0.595, "berks-east"),
     ("Bracknell", 51.416, -0.750, "berks-east"),
@@ -289,6 +300,9 @@ def load_places() -> list[dict]:
             admin2 = ADMIN2_FIXES.get((r["name"], r["admin2"]), r["admin2"])
             out.append({"name": r["name"], "lat": lat, "lon": lon, "admin2": admin2,
                         "area": ADMIN2_TO_AREA.get(admin2)})
+    for name, lat, lon, admin2 in EXTRA_PLACES:
+        out.append({"name": name, "lat": lat, "lon": lon, "admin2": admin2,
+                    "area": ADMIN2_TO_AREA.get(admin2)})
     # GeoNames has a few exact duplicate coordinates; Voronoi needs distinct sites.
     seen, uniq = set(), []
     for p in out:

@@ -14,7 +14,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 from controlroom.errors import ControlRoomError, InvalidInput
 from controlroom.services.incident_views import THRIVE_FIELDS
@@ -30,6 +30,8 @@ from .presence_widgets import attach_to_form as attach_presence
 
 FLAG_LABELS = tabs.FLAG_LABELS
 UNRESOLVED = "Location not resolved: pick a suggestion (Down, then Enter)."
+PLACE_KINDS = {"address": "address, UPRN", "postcode": "postcode", "street": "street", "place": "town/village",
+               "landmark": "landmark", "junction": "junction", "coordinates": "coordinates"}
 
 
 class IncidentForm(QWidget):
@@ -39,6 +41,8 @@ class IncidentForm(QWidget):
         self.setObjectName("incidentForm")
         self.incident: IncidentView | None = None
         self.lat: float | None = None
+        self.uprn: int | None = None           # the property picked (gazetteer), or
+        self.location_ref: str | None = None   # the postcode / street / place it stands for
         self.lon: float | None = None
         self._places: list[Any] = []
         self._auto_address: str | None = None  # the address text a pick filled in (follows the next pick)
@@ -145,7 +149,8 @@ class IncidentForm(QWidget):
         def load() -> tuple[Any, ...]:
             inc = svc.get(incident_id)
             return (inc, svc.log(incident_id), svc.thrive_history(incident_id), svc.links(incident_id),
-                    svc.find_related(lat=inc.lat, lon=inc.lon, caller_phone=inc.caller_phone, exclude_id=inc.id))
+                    svc.find_related(lat=inc.lat, lon=inc.lon, caller_phone=inc.caller_phone, exclude_id=inc.id,
+                                     uprn=inc.uprn, location_ref=inc.location_ref))
         run_op(self, load, on_done=self._show_loaded, on_error=self._error)
 
     def _show_loaded(self, result: tuple[Any, ...]) -> None:
@@ -179,6 +184,7 @@ class IncidentForm(QWidget):
     def _fill(self, inc: IncidentView) -> None:
         self.incident = inc
         self.lat, self.lon = inc.lat, inc.lon
+        self.uprn, self.location_ref = inc.uprn, inc.location_ref
         self.channel.setCurrentIndex(max(0, self.channel.findData(inc.channel)))
         self.type.setCurrentIndex(max(0, self.type.findData(inc.incident_type)))
         self.grade.setCurrentIndex(max(0, self.grade.findData(inc.grade)))
@@ -238,24 +244,36 @@ class IncidentForm(QWidget):
     def _location_edited(self, _text: str) -> None:
         """The text no longer describes the pin: drop the coordinates until a place is picked."""
         self.lat = self.lon = None
+        self.uprn = self.location_ref = None
         self.area_label.setText(UNRESOLVED)
         self._suggest_timer.start()
 
     def _suggest(self) -> None:
         text = self.location.text()
-        run_op(self, lambda: self.ctx.session.incidents.suggest_places(text),
-               on_done=lambda places: self._show_places(places, for_text=text), on_error=self._error)
+        svc = self.ctx.session.incidents
 
-    def _show_places(self, places: list[Any], *, for_text: str | None = None) -> None:
+        def search() -> tuple[list[Any], str | None]:
+            places = svc.suggest_places(text)
+            return places, (svc.no_match_message(text) if not places and text.strip() else None)
+
+        run_op(self, search, on_done=lambda r: self._show_places(r[0], for_text=text, no_match=r[1]),
+               on_error=self._error)
+
+    def _show_places(self, places: list[Any], *, for_text: str | None = None,
+                     no_match: str | None = None) -> None:
         if for_text is not None and for_text != self.location.text():
             return  # an answer for text the operator has already changed
         self.suggestions.clear()
         self._places = list(places)
         for p in places:
             where = f"{p.area_code} · {p.room_code} room" if p.inside_force else "OUTSIDE THE FORCE"
-            self.suggestions.addItem(f"{p.name}  ({p.kind}; {where})")
+            self.suggestions.addItem(f"{p.name}  ({PLACE_KINDS.get(p.kind, p.kind)}; {where})")
+        if no_match:  # an empty search says so: never a silent nothing
+            item = QListWidgetItem(no_match)
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.suggestions.addItem(item)
         self.suggestions.setCurrentRow(-1)  # nothing highlighted until the operator moves to it
-        self.suggestions.setVisible(bool(places))
+        self.suggestions.setVisible(bool(places) or bool(no_match))
         if len(places) == 1 and places[0].kind == "coordinates":
             self.pick_row(0)  # pasted coordinates are the operator's own pick
 
@@ -264,6 +282,7 @@ class IncidentForm(QWidget):
             return
         p = self._places[row]
         self.lat, self.lon = p.lat, p.lon
+        self.uprn, self.location_ref = p.uprn, p.ref
         name = None if p.kind == "coordinates" else p.name
         if not self.address.text().strip() or self.address.text() == self._auto_address:
             self.address.setText(name or "")
@@ -284,8 +303,9 @@ class IncidentForm(QWidget):
             return
         lat, lon, phone = self.lat, self.lon, self.caller_phone.text() or None
         ex = self.incident.id if self.incident else None
+        uprn, ref = self.uprn, self.location_ref
         run_op(self, lambda: self.ctx.session.incidents.find_related(lat=lat, lon=lon, caller_phone=phone,
-                                                                     exclude_id=ex),
+                                                                     exclude_id=ex, uprn=uprn, location_ref=ref),
                on_done=self._show_related, on_error=self._error)
 
     def _show_related(self, rel: Any) -> None:
@@ -332,13 +352,14 @@ class IncidentForm(QWidget):
         svc, inc, vals = self.ctx.session.incidents, self.incident, self.values()
         grade, why = self.grade.currentData(), self.rationale.text() or None
         lat, lon = self.lat, self.lon
+        where = {"uprn": self.uprn, "location_ref": self.location_ref}
         if inc is None:
-            op = lambda: svc.create(lat=lat, lon=lon, grade=grade, **vals)  # noqa: E731
+            op = lambda: svc.create(lat=lat, lon=lon, grade=grade, **where, **vals)  # noqa: E731
         else:
             def op() -> IncidentView:
                 changed = {k: v for k, v in vals.items() if getattr(inc, k) != v}
                 if (lat, lon) != (inc.lat, inc.lon):
-                    changed.update(lat=lat, lon=lon)
+                    changed.update(lat=lat, lon=lon, **where)
                 after = svc.update(inc.id, expected_version=inc.version, **changed) if changed else inc
                 if grade is not None and grade != inc.grade:
                     after = svc.grade(inc.id, grade, rationale=why)

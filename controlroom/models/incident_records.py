@@ -81,3 +81,8 @@ class GazetteerPlace(Base):
     lon: Mapped[float] = mapped_column(Double)
     area_code: Mapped[Optional[str]] = mapped_column(String(20))
     county: Mapped[Optional[str]] = mapped_column(Text)
+    # migration 0015: what a force's own files add (OS Open Names streets, AddressBase streets)
+    town: Mapped[Optional[str]] = mapped_column(Text)
+    postcode: Mapped[Optional[str]] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, server_default="demo")
+    ref: Mapped[Optional[str]] = mapped_column(Text)

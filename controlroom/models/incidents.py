@@ -40,6 +40,9 @@ class Incident(Base):
     lat: Mapped[float] = mapped_column(Double)
     lon: Mapped[float] = mapped_column(Double)
     address: Mapped[Optional[str]] = mapped_column(Text)
+    uprn: Mapped[Optional[int]] = mapped_column(BigInteger)          # the property picked (0015)
+    location_ref: Mapped[Optional[str]] = mapped_column(Text)        # or 'postcode:…' / 'street:…'
+
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"))
     room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
     grade: Mapped[Optional[str]] = mapped_column(String(2))

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from ..errors import InvalidInput
 from ..gazetteer import parse_latlon
+from ..geo import search as location_search
 from ..geo import validate_latlon
 from .incident_views import PlaceView, RelatedIncident, RelatedView
 from .validate import int_id, text_field
@@ -29,10 +30,21 @@ _DIST = ("sqrt(power((i.lat - :lat) * 111195.0, 2) + "
          "power((i.lon - :lon) * 111195.0 * cos(radians(:lat)), 2))")
 _BOX = "point(i.lon, i.lat) <@ box(point(:{p}lon1, :{p}lat1), point(:{p}lon2, :{p}lat2))"
 
+# Address matching is UPRN first, distance second: the same property (UPRN) is the same address
+# at any distance; for history, a different property next door is not this address's history,
+# and an incident placed only on a town's centre point says nothing about any one address.
+_SAME_UPRN = "CAST(:uprn AS bigint) IS NOT NULL AND i.uprn = CAST(:uprn AS bigint)"
+_PLACE_ONLY = "coalesce(i.location_ref, '') LIKE 'place:%'"
+
 RELATED_SQL = f"""
 WITH near AS (
   SELECT {_COLS}, {_DIST} AS distance_m, 'nearby' AS reason FROM incidents i
   WHERE i.status <> 'closed' AND {_BOX.format(p='d')}
+    AND i.created_at > now() - make_interval(mins => {DUPLICATE_WINDOW_MIN})
+    AND i.id IS DISTINCT FROM CAST(:ex AS bigint)),
+same_addr AS (
+  SELECT {_COLS}, {_DIST} AS distance_m, 'same address' AS reason FROM incidents i
+  WHERE {_SAME_UPRN} AND i.status <> 'closed'
     AND i.created_at > now() - make_interval(mins => {DUPLICATE_WINDOW_MIN})
     AND i.id IS DISTINCT FROM CAST(:ex AS bigint)),
 caller AS (
@@ -40,15 +52,24 @@ caller AS (
   WHERE CAST(:phone AS text) IS NOT NULL AND i.caller_phone = CAST(:phone AS text)
     AND i.status <> 'closed' AND i.id IS DISTINCT FROM CAST(:ex AS bigint)),
 dup AS (
-  SELECT DISTINCT ON (id) * FROM (SELECT * FROM near WHERE distance_m <= {DUPLICATE_RADIUS_M}
+  SELECT DISTINCT ON (id) * FROM (SELECT * FROM same_addr
+                                  UNION ALL SELECT * FROM near WHERE distance_m <= {DUPLICATE_RADIUS_M}
                                   UNION ALL SELECT * FROM caller) x
-  ORDER BY id, reason),
+  ORDER BY id, CASE reason WHEN 'same address' THEN 0 WHEN 'nearby' THEN 1 ELSE 2 END),
 hist AS (
   SELECT {_COLS}, {_DIST} AS distance_m, 'nearby' AS reason FROM incidents i
   WHERE {_BOX.format(p='h')} AND i.created_at > now() - make_interval(months => {HISTORY_MONTHS})
+    AND i.id IS DISTINCT FROM CAST(:ex AS bigint) AND i.id NOT IN (SELECT id FROM dup)
+    AND NOT CAST(:place_only AS boolean) AND NOT {_PLACE_ONLY}
+    AND (CAST(:uprn AS bigint) IS NULL OR i.uprn IS NULL)
+  UNION ALL
+  SELECT {_COLS}, {_DIST} AS distance_m, 'same address' AS reason FROM incidents i
+  WHERE {_SAME_UPRN} AND i.created_at > now() - make_interval(months => {HISTORY_MONTHS})
     AND i.id IS DISTINCT FROM CAST(:ex AS bigint) AND i.id NOT IN (SELECT id FROM dup)),
-hist_near AS (SELECT * FROM hist WHERE distance_m <= {HISTORY_RADIUS_M} ORDER BY created_at DESC LIMIT 25)
-SELECT (SELECT coalesce(json_agg(d ORDER BY d.distance_m NULLS LAST, d.created_at DESC), '[]') FROM dup d) AS dup,
+hist_near AS (SELECT * FROM hist WHERE distance_m <= {HISTORY_RADIUS_M} OR reason = 'same address'
+              ORDER BY created_at DESC LIMIT 25)
+SELECT (SELECT coalesce(json_agg(d ORDER BY d.reason <> 'same address', d.distance_m NULLS LAST,
+                                 d.created_at DESC), '[]') FROM dup d) AS dup,
        (SELECT coalesce(json_agg(h ORDER BY h.created_at DESC), '[]') FROM hist_near h) AS hist,
        (SELECT count(*) FROM incidents i WHERE CAST(:phone AS text) IS NOT NULL
           AND i.caller_phone = CAST(:phone AS text)
@@ -56,15 +77,7 @@ SELECT (SELECT coalesce(json_agg(d ORDER BY d.distance_m NULLS LAST, d.created_a
           AND i.id IS DISTINCT FROM CAST(:ex AS bigint)) AS repeat
 """
 
-SUGGEST_SQL = """
-SELECT name, kind, lat, lon, area_code,
-       greatest(word_similarity(:q, name), similarity(:q, name)) AS score,
-       name ILIKE :prefix AS starts
-FROM gazetteer
-WHERE :q <% name OR name ILIKE :contains
-ORDER BY starts DESC, score DESC, length(name), name
-LIMIT :limit
-"""
+
 
 
 def _box(lat: float, lon: float, radius_m: float, prefix: str) -> dict[str, float]:
@@ -74,23 +87,25 @@ def _box(lat: float, lon: float, radius_m: float, prefix: str) -> dict[str, floa
             f"{prefix}lon1": lon - dlon, f"{prefix}lon2": lon + dlon}
 
 
-def _like_escape(s: str) -> str:
-    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class RelatedMixin:
     ctx: Any
 
     def find_related(self, *, lat: float, lon: float, caller_phone: str | None = None,
-                     exclude_id: int | None = None) -> RelatedView:
-        """Likely duplicates (open, ≤200 m and ≤60 min, or same caller number), address history
-        (≤50 m, last 12 months) and how often this number called in the last 12 months."""
+                     exclude_id: int | None = None, uprn: int | None = None,
+                     location_ref: str | None = None) -> RelatedView:
+        """Likely duplicates (open and ≤60 min: the same property, ≤200 m, or the same caller number),
+        address history (last 12 months: the same property (UPRN), else ≤50 m among incidents
+        without one) and how often this number called in the last 12 months."""
         validate_latlon(lat, lon)
         from .incidents import normalise_phone  # the same normalisation create stores
 
         phone = normalise_phone(caller_phone)
         ex = None if exclude_id is None else int_id(exclude_id)
+        from .validate import uprn_field
+
+        place_only = bool(location_ref and str(location_ref).startswith("place:"))
         params: dict[str, Any] = {"lat": float(lat), "lon": float(lon), "phone": phone, "ex": ex,
+                                  "uprn": uprn_field(uprn), "place_only": place_only,
                                   **_box(lat, lon, DUPLICATE_RADIUS_M, "d"),
                                   **_box(lat, lon, HISTORY_RADIUS_M, "h")}
         with self.ctx.read() as conn:
@@ -120,13 +135,23 @@ class RelatedMixin:
             return [PlaceView(name=f"{coords[0]:.5f}, {coords[1]:.5f}", kind="coordinates", lat=coords[0],
                               lon=coords[1], area_code=area,
                               room_code=self.ctx.area_rooms.get(area) if area else None)]
-        esc = _like_escape(q)
+        sql, params = location_search.build(q, limit)
         with self.ctx.read() as conn:
-            rows = conn.execute(text(SUGGEST_SQL), {"q": q, "prefix": esc + "%", "contains": "%" + esc + "%",
-                                                    "limit": limit}).mappings().all()
+            rows = conn.execute(text(sql), params).mappings().all()
         return [PlaceView(name=r["name"], kind=r["kind"], lat=r["lat"], lon=r["lon"], area_code=r["area_code"],
                           room_code=self.ctx.area_rooms.get(r["area_code"]) if r["area_code"] else None,
-                          score=float(r["score"])) for r in rows]
+                          score=float(r["score"]), uprn=r["uprn"], postcode=r["postcode"], ref=r["ref"])
+                for r in rows]
+
+    def no_match_message(self, text_in: str) -> str:
+        """What to tell the call handler when a search found nothing (never a silent empty list)."""
+        with self.ctx.read() as conn:
+            st = conn.execute(text(location_search.STATUS_SQL)).mappings().one()
+        loaded = (f"{st['names']:,} places and streets, {st['postcodes']:,} postcodes, "
+                  + (f"about {max(st['addresses_estimate'], 0):,} addresses" if st["has_addresses"]
+                     else "no address file imported"))
+        return (f"Nothing matches \"{text_in.strip()}\" (searched {loaded}). Check the spelling, try the "
+                "postcode or a nearby street, or paste 'lat, lon'.")
 
 
 __all__ = ["RelatedMixin"]

@@ -81,12 +81,15 @@ class RelatedView:
 @dataclass(frozen=True)
 class PlaceView:
     name: str
-    kind: str  # place, junction, landmark, street, coordinates
+    kind: str  # place, junction, landmark, street, postcode, address, coordinates
     lat: float
     lon: float
     area_code: Optional[str]
     room_code: Optional[str]
     score: float = 1.0
+    uprn: Optional[int] = None          # an address: the property's UPRN
+    postcode: Optional[str] = None
+    ref: Optional[str] = None           # 'postcode:MK9 3EJ', 'street:midsummer boulevard|milton keynes'
 
     @property
     def area(self) -> Optional[str]:

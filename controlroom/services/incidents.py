@@ -15,7 +15,7 @@ from .base import ServiceContext
 from .incident_lifecycle import LifecycleMixin
 from .incident_related import RelatedMixin
 from .incident_sql import emitting, local_time
-from .validate import code_field, grade_field, int_id, phone_field, text_field
+from .validate import code_field, grade_field, int_id, phone_field, text_field, uprn_field
 from .views import IncidentView, LogEntryView, view_from
 
 FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
@@ -28,11 +28,11 @@ WITH n AS (
   ON CONFLICT (day) DO UPDATE SET n = urn_counter.n + 1
   RETURNING day, n),
 inc AS (
-  INSERT INTO incidents (urn, channel, incident_type, summary, lat, lon, address, area_code, room_code,
-      grade, caller_name, caller_phone, firearms, domestic_abuse, vulnerable_person, repeat_victim,
+  INSERT INTO incidents (urn, channel, incident_type, summary, lat, lon, address, uprn, location_ref,
+      area_code, room_code, grade, caller_name, caller_phone, firearms, domestic_abuse, vulnerable_person, repeat_victim,
       missing_person, created_by, updated_by, console_id, deadline_at)
   SELECT :prefix || '-' || n.day || '-' || lpad(n.n::text, 5, '0'), :channel, :incident_type, :summary,
-      :lat, :lon, :address, CAST(:area AS text), (SELECT room_code FROM areas WHERE code = CAST(:area AS text)), :grade,
+      :lat, :lon, :address, CAST(:uprn AS bigint), CAST(:location_ref AS text), CAST(:area AS text), (SELECT room_code FROM areas WHERE code = CAST(:area AS text)), :grade,
       :caller_name, :caller_phone, :firearms, :domestic_abuse, :vulnerable_person, :repeat_victim,
       :missing_person, CAST(:username AS text), CAST(:username AS text), CAST(:console AS text),
       CASE WHEN CAST(:target_min AS integer) IS NULL THEN NULL
@@ -48,7 +48,7 @@ CREATE_STMT = text(CREATE_SQL)
 
 # Fields `update` may change (grade has its own call with rationale; status via close/reopen).
 UPDATABLE = ("channel", "incident_type", "summary", "address", "caller_name", "caller_phone",
-             "lat", "lon") + FLAG_NAMES
+             "lat", "lon", "uprn", "location_ref") + FLAG_NAMES
 
 
 def target_minutes(grade: str | None, *, rural: bool = False) -> int | None:
@@ -78,12 +78,17 @@ class IncidentService(LifecycleMixin, RelatedMixin):
     def create(self, *, channel: str, incident_type: str, summary: str, lat: float, lon: float,
                grade: str | None = None, caller_name: str | None = None,
                caller_phone: str | None = None, address: str | None = None,
+               uprn: int | None = None, location_ref: str | None = None,
                **flags: bool) -> IncidentView:
-        """Record a new incident; area and owning room come from the location."""
+        """Record a new incident; area and owning room come from the location.
+
+        `uprn` (the property picked from the gazetteer) or `location_ref` ('postcode:…',
+        'street:…') say what the point stands for: duplicates and history match on them first."""
         ctx = self.ctx
         ctx.require("incident.create", what="create incidents")
         params = self._validated(channel, incident_type, summary, lat, lon, grade, caller_name,
                                  caller_phone, address, flags)
+        params.update(uprn=uprn_field(uprn), location_ref=self._location_ref(location_ref))
         params.update(self.actor_params(), prefix="TRN" if ctx.training else "TV",
                       target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
         with ctx.single() as tx:  # one statement in autocommit: one round trip, atomic
@@ -149,6 +154,11 @@ class IncidentService(LifecycleMixin, RelatedMixin):
     def _address(v: Any) -> str | None:
         return text_field(v, "Address", field="address", max_len=500, required=False)
 
+    @staticmethod
+    def _location_ref(v: Any) -> str | None:
+        return text_field(v, "Location reference", field="location", max_len=300, required=False,
+                          multiline=False)
+
     @property
     def last_related(self):  # -> RelatedView
         """Duplicates/history for the incident this session created last (computed on first use,
@@ -157,7 +167,7 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         if inc is None:
             raise InvalidInput("No incident has been created in this session yet.", field="id")
         return self.find_related(lat=inc.lat, lon=inc.lon, caller_phone=inc.caller_phone,
-                                 exclude_id=inc.id)
+                                 exclude_id=inc.id, uprn=inc.uprn, location_ref=inc.location_ref)
 
     # ---- reads ----------------------------------------------------------------------------
     def get(self, incident_id: int) -> IncidentView:
@@ -268,7 +278,7 @@ class IncidentService(LifecycleMixin, RelatedMixin):
             raise InvalidInput("Give both latitude and longitude for a new location.", field="location")
         checks = {"channel": self._channel, "incident_type": self._type, "summary": self._summary,
                   "address": self._address, "caller_name": self._caller_name,
-                  "caller_phone": normalise_phone}
+                  "caller_phone": normalise_phone, "uprn": uprn_field, "location_ref": self._location_ref}
         out: dict[str, Any] = {}
         self._check_flags({k: v for k, v in fields.items() if k in FLAG_NAMES})
         for k, v in fields.items():

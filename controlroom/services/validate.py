@@ -106,3 +106,15 @@ def int_id(value: Any, label: str = "Incident") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 2**63):
         raise InvalidInput(f"{label} reference '{shown(value)}' is not valid.", field="id")
     return value
+
+
+def uprn_field(value: Any) -> int | None:
+    """A Unique Property Reference Number (1 to 12 digits), or None."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 10**12):
+        raise InvalidInput(f"UPRN '{shown(value)}' is not valid (a UPRN is a number of up to 12 digits).",
+                           field="location")
+    return value

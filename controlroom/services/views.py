@@ -60,6 +60,8 @@ class IncidentView:
     closing_code: Optional[str] = None
     closing_qualifier: Optional[str] = None
     result: Optional[str] = None
+    uprn: Optional[int] = None            # the property picked from the gazetteer
+    location_ref: Optional[str] = None    # or the postcode / street it stands for
 
     @property
     def flags(self) -> tuple[str, ...]:

@@ -11,8 +11,8 @@ import shapely
 from shapely.geometry import Point, shape
 from shapely.strtree import STRtree
 
-from .config import MAPS
-from .errors import InvalidInput
+from ..config import MAPS
+from ..errors import InvalidInput
 
 EARTH_RADIUS_M = 6_371_008.8
 
@@ -81,3 +81,22 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def locate_many(index: AreaIndex, lats: Any, lons: Any) -> list[str | None]:
+    """Area code (or None) for each point, vectorised: one STRtree query for a whole batch."""
+    import numpy as np
+
+    lats, lons = np.asarray(lats, dtype=float), np.asarray(lons, dtype=float)
+    out: list[str | None] = [None] * len(lats)
+    if not index.areas or len(lats) == 0:
+        return out
+    pts = shapely.points(lons, lats)
+    pt_idx, area_idx = index._tree.query(pts, predicate="intersects")
+    best: dict[int, float] = {}
+    for p, a in zip(pt_idx.tolist(), area_idx.tolist()):
+        size = index.areas[a].geometry.area
+        if p not in best or size < best[p]:  # the smaller area wins, as in AreaIndex.locate
+            best[p] = size
+            out[p] = index.areas[a].code
+    return out

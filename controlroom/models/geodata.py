@@ -1,0 +1,75 @@
+"""The force's own geography (migration 0015): UPRN addresses, postcodes, config, road graph.
+
+Written only by the importers run as the schema owner (`python -m controlroom.geo import …`);
+consoles read them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import BigInteger, Boolean, Double, ForeignKey, REAL as Real, SmallInteger, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+from .core import TS
+
+
+class Address(Base):
+    """One addressable property; postcode_key and street_key are generated columns."""
+
+    __tablename__ = "addresses"
+    uprn: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    organisation: Mapped[Optional[str]] = mapped_column(Text)
+    sub_building: Mapped[Optional[str]] = mapped_column(Text)
+    building_name: Mapped[Optional[str]] = mapped_column(Text)
+    building_number: Mapped[Optional[str]] = mapped_column(Text)
+    street: Mapped[Optional[str]] = mapped_column(Text)
+    locality: Mapped[Optional[str]] = mapped_column(Text)
+    town: Mapped[Optional[str]] = mapped_column(Text)
+    postcode: Mapped[Optional[str]] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    area_code: Mapped[Optional[str]] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+
+
+class Postcode(Base):
+    __tablename__ = "postcodes"
+    postcode_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    postcode: Mapped[str] = mapped_column(Text)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+    area_code: Mapped[Optional[str]] = mapped_column(String(20))
+    quality: Mapped[Optional[int]] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(Text)
+
+
+class GeoConfig(Base):
+    """Force-wide geography settings (`base_map`, `road_network`), one JSON value per key."""
+
+    __tablename__ = "geo_config"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(Text)
+
+
+class RoadNode(Base):
+    __tablename__ = "road_nodes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    lat: Mapped[float] = mapped_column(Double)
+    lon: Mapped[float] = mapped_column(Double)
+
+
+class RoadEdge(Base):
+    __tablename__ = "road_edges"
+    source: Mapped[int] = mapped_column(ForeignKey("road_nodes.id"), primary_key=True)
+    target: Mapped[int] = mapped_column(ForeignKey("road_nodes.id"), primary_key=True)
+    length_m: Mapped[float] = mapped_column(Real)
+    speed_kph: Mapped[float] = mapped_column(Real)
+    oneway: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    road_class: Mapped[Optional[str]] = mapped_column(Text)
