@@ -167,6 +167,8 @@ def _css(training: bool) -> str:
   background:{palette.TRAINING_BAND}; color:{ROAD_CASING}; font-weight:bold; letter-spacing:4px;
   font-size:13px; pointer-events:none; }}
 .crmap-training .leaflet-top {{ top:20px; }}
+.crmap-night .crmap-base {{ filter: invert(1) hue-rotate(180deg) brightness(0.85) contrast(0.9); }}
+.crmap-night.crmap-night-tiles .crmap-base {{ filter: none; }}
 .crmap-watermark {{ position:absolute; top:50%; left:50%; z-index:450; pointer-events:none;
   transform:translate(-50%,-50%) rotate(-25deg); font-size:120px; font-weight:bold;
   color:{palette.TRAINING_BAND}; opacity:0.13; letter-spacing:12px; }}
@@ -264,8 +266,12 @@ def build_base_map(
     room_colours: dict,
     tile_url: str | None = None,
     training: bool = False,
+    base_map: dict | None = None,
 ) -> Path:
-    """Write index.html, map_api.js and Leaflet into out_dir (fully offline) and return the HTML path."""
+    """Write index.html, map_api.js and Leaflet into out_dir (fully offline) and return the HTML path.
+
+    `base_map` (see ui.map_panel.base_map_layers) puts the force's own tiles under the areas:
+    {"kind": "xyz", "day": url, "night": url|None, ...} or {"kind": "wms", "url", "layers", ...}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _copy_leaflet(out_dir)
@@ -312,6 +318,7 @@ def build_base_map(
         "legendHtml": _legend_html(room_colours),
         "overlayHtml": overlay,
         "training": training,
+        "baseMap": base_map,
     }
     m.add_child(_Element(_INIT_TEMPLATE, map=m, areas=areas, area_group=area_group, groups=groups, config=config))
 

@@ -34,10 +34,10 @@ def roads_geojson() -> dict:
 
 
 def map_key(areas_geojson: dict, roads: dict, room_colours: dict[str, str], *,
-            tile_url: str | None, training: bool) -> str:
+            tile_url: str | None, training: bool, base_map: dict | None = None) -> str:
     """Mode plus a hash of the inputs and of the builder sources: the cache entry's name."""
     h = hashlib.sha256()
-    for part in (areas_geojson, roads, room_colours, tile_url, xleaflet.VERSION):
+    for part in (areas_geojson, roads, room_colours, tile_url, xleaflet.VERSION, base_map):
         h.update(json.dumps(part, sort_keys=True, default=str).encode())
     for src in _SOURCES:
         h.update(src.read_bytes() if src.exists() else b"")
@@ -45,11 +45,11 @@ def map_key(areas_geojson: dict, roads: dict, room_colours: dict[str, str], *,
 
 
 def ensure_base_map(areas_geojson: dict, room_colours: dict[str, str], *, training: bool,
-                    tile_url: str | None = None, roads: dict | None = None,
+                    tile_url: str | None = None, roads: dict | None = None, base_map: dict | None = None,
                     root: Path | None = None) -> Path:
     """index.html of the base map for these inputs, building it only when no build exists yet."""
     roads = roads if roads is not None else roads_geojson()
-    key = map_key(areas_geojson, roads, room_colours, tile_url=tile_url, training=training)
+    key = map_key(areas_geojson, roads, room_colours, tile_url=tile_url, training=training, base_map=base_map)
     root = Path(root) if root is not None else default_cache_root()
     final = root / key
     with _lock:
@@ -63,7 +63,8 @@ def ensure_base_map(areas_geojson: dict, room_colours: dict[str, str], *, traini
             tmp = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
             try:
                 build_base_map(tmp, areas_geojson=areas_geojson, roads_geojson=roads,
-                               room_colours=room_colours, tile_url=tile_url, training=training)
+                               room_colours=room_colours, tile_url=tile_url, training=training,
+                               base_map=base_map)
                 try:
                     os.rename(tmp, final)
                 except OSError:  # another process won the race; its build is identical

@@ -268,7 +268,46 @@
     map.on('resize', fitLegend); fitLegend();
     map.on('contextmenu', function (e) { emit('mapContextMenu', [e.latlng.lat, e.latlng.lng]); });
     whenSized(function () { map.fitBounds(L.latLngBounds(cfg.bounds), {padding: [10, 10], animate: false}); });
+    if (cfg.baseMap) { addBaseMap(cfg.baseMap); }
     if (!connectBridge()) { window.addEventListener('load', connectBridge); }
     crmap.ready = true;
+  };
+
+  // ---- the force's base map (MBTiles through crtiles://, or a WMS/WMTS server) ----
+  var baseLayers = {}, baseTheme = 'day';
+  function baseLayer(b, theme) {
+    // Below the file's lowest zoom the layer is hidden (never thousands of tiny tiles); above its
+    // highest zoom its last tiles are enlarged; outside its bounds nothing is asked for.
+    var opts = {maxZoom: 19, minZoom: b.minZoom || 0, maxNativeZoom: b.maxNativeZoom || 19,
+                attribution: b.attribution || '', className: 'crmap-base', keepBuffer: 1};
+    if (b.bounds) { opts.bounds = L.latLngBounds([[b.bounds[1], b.bounds[0]], [b.bounds[3], b.bounds[2]]]); }
+    if (b.kind === 'wms') {
+      return L.tileLayer.wms(b.url, Object.assign(opts, {layers: b.layers, format: b.format || 'image/png',
+                                                          transparent: false}));
+    }
+    return L.tileLayer(theme === 'night' && b.night ? b.night : b.day, opts);
+  }
+  function addBaseMap(b) {
+    baseLayers.day = baseLayer(b, 'day').addTo(map);
+    baseLayers.day.bringToBack();
+    if (b.night) { baseLayers.night = baseLayer(b, 'night'); }
+  }
+  crmap.setTheme = function (theme) {  // 'day' | 'night': a night file if configured, else dimmed
+    baseTheme = theme === 'night' ? 'night' : 'day';
+    var c = map.getContainer();
+    L.DomUtil[baseTheme === 'night' ? 'addClass' : 'removeClass'](c, 'crmap-night');
+    if (baseLayers.night) {
+      var on = baseTheme === 'night' ? baseLayers.night : baseLayers.day;
+      var off = baseTheme === 'night' ? baseLayers.day : baseLayers.night;
+      if (map.hasLayer(off)) { map.removeLayer(off); }
+      if (!map.hasLayer(on)) { on.addTo(map); on.bringToBack(); }
+      L.DomUtil[baseTheme === 'night' ? 'addClass' : 'removeClass'](c, 'crmap-night-tiles');
+    }
+    return baseTheme;
+  };
+  crmap.baseTilesLoaded = function () {  // tests: how many base tiles are on screen and complete
+    var n = 0;
+    document.querySelectorAll('.crmap-base img.leaflet-tile-loaded').forEach(function (i) { if (i.naturalWidth) { n++; } });
+    return n;
   };
 }());

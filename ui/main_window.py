@@ -161,6 +161,9 @@ class MainWindow(QMainWindow):
     def apply_theme(self, name: str) -> None:
         self.theme = themes.apply(QApplication.instance(), name)
         self.settings.setValue(f"theme/{self.ctx.session.user.username}", self.theme)
+        from .map_panel import MapPanel  # the base map follows the console's day/night theme
+        for mp in self.findChildren(MapPanel):
+            mp.set_theme(self.theme)
 
     def _layout_key(self) -> str:
         return f"layout/{self.ctx.session.user.username}"

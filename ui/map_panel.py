@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
 from ui import palette
+from ui.base_map import base_map_layers
 
 if TYPE_CHECKING:
     from ui.context import ConsoleContext
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_MS = 250
-LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about"})
+# crtiles:// is the console's own MBTiles server (ui.tile_scheme): local by construction.
+LOCAL_SCHEMES = frozenset({"file", "qrc", "data", "blob", "about", "crtiles"})
 
 
 class NoNetworkInterceptor(QWebEngineUrlRequestInterceptor):
@@ -127,8 +129,13 @@ class MapPanel(QWidget):
         tile_url: str | None = None,
         training: bool = False,
         html_path: Path | None = None,
+        base_map: Any = None,
     ) -> None:
         super().__init__(parent)
+        layers, self.tile_handler, allowed = base_map_layers(base_map, self)
+        from PySide6.QtWidgets import QApplication
+        app = QApplication.instance()
+        self._theme = "night" if app is not None and app.property("controlroomTheme") == "dark" else "day"
         if html_path is not None:  # a prebuilt (cached) base map: nothing to build
             self.html_path = Path(html_path)
             self.cache_dir = self.html_path.parent
@@ -144,6 +151,7 @@ class MapPanel(QWidget):
                 room_colours=room_colours or dict(palette.ROOM_COLOURS),
                 tile_url=tile_url,
                 training=training,
+                base_map=layers,
             )
         self.js_calls = 0
         self.is_loaded = False
@@ -161,8 +169,11 @@ class MapPanel(QWidget):
         self.view = QWebEngineView(self)
         # Own off-the-record profile, created after the view so Qt deletes the page first.
         self._profile = QWebEngineProfile(self)
-        self.interceptor = NoNetworkInterceptor(self, allowed_url_templates=[tile_url] if tile_url else [])
+        self.interceptor = NoNetworkInterceptor(self, allowed_url_templates=([tile_url] if tile_url else [])
+                                                + allowed)
         self._profile.setUrlRequestInterceptor(self.interceptor)
+        if self.tile_handler is not None:
+            self._profile.installUrlSchemeHandler(b"crtiles", self.tile_handler)
         page = _Page(self._profile, self.view)
         self.js_errors = page.js_errors
         self.view.setPage(page)
@@ -287,6 +298,12 @@ class MapPanel(QWidget):
         self.js_calls += 1
         self.view.page().runJavaScript(f"crmap.applyBatch({json.dumps(batch, default=str)});", 0)
 
+    def set_theme(self, theme: str) -> None:
+        """'day' or 'night' (the console's theme): the base map follows it."""
+        self._theme = "night" if theme in ("night", "dark") else "day"
+        if self.is_loaded:
+            self.view.page().runJavaScript(f"crmap.setTheme({json.dumps(self._theme)});", 0)
+
     def shutdown(self) -> None:
         """Console closing: stop the live feed and pending flushes."""
         if self.feed is not None:
@@ -296,6 +313,8 @@ class MapPanel(QWidget):
     # ---- page events ----
     def _on_load_finished(self, ok: bool) -> None:
         self.is_loaded = bool(ok)
+        if ok and (self.tile_handler is not None or self._theme != "day"):
+            self.set_theme(self._theme)
         self.loaded.emit(bool(ok))
         if ok and self.pending():
             self._schedule()
@@ -330,11 +349,26 @@ def make_panel(ctx: "ConsoleContext") -> QWidget:
         log.warning("map: areas not readable from the database, using the shipped GeoJSON")
         areas = load_geojson(MAPS_DIR / "areas.geojson")
     tile_url = os.environ.get("CONTROLROOM_MAP_TILES") or None
-    html = ensure_base_map(areas, dict(palette.ROOM_COLOURS), training=ctx.training, tile_url=tile_url)
-    panel = MapPanel(html_path=html, tile_url=tile_url, training=ctx.training)
+    base = _base_map_from_database(ctx)
+    layers, _handler, _allowed = base_map_layers(base)
+    html = ensure_base_map(areas, dict(palette.ROOM_COLOURS), training=ctx.training, tile_url=tile_url,
+                           base_map=layers)
+    panel = MapPanel(html_path=html, tile_url=tile_url, training=ctx.training, base_map=base)
     panel.setObjectName("mapPanel")
     panel.feed = MapFeed(ctx, panel)
     return panel
+
+
+def _base_map_from_database(ctx: "ConsoleContext") -> Any:
+    """The force's configured base map (geo_config), or None for the schematic map."""
+    from controlroom.geo.basemap import read_base_map
+
+    try:
+        with ctx.session.engine.connect() as conn:
+            return read_base_map(conn)
+    except SQLAlchemyError:
+        log.warning("map: base-map configuration not readable, showing the schematic map")
+        return None
 
 
 def _optional_geojson(path: Path) -> dict:
