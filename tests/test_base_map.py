@@ -3,6 +3,7 @@ WMS/WMTS by configuration, the choice held in the database."""
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from tests import mbtiles_fixtures as mf
 from ui.map_panel import MapPanel
 from ui.tile_scheme import render_vector_tile
 
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# CONTROLROOM_SCREENSHOTS=1 writes the docs' screenshots; otherwise they go to the test's tmp dir.
+DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 
 def _js(qtbot, panel, script):
@@ -92,6 +94,7 @@ def test_mbtiles_base_map_renders_at_street_zoom_with_no_blocked_request(qapp, q
         assert p.interceptor.blocked == [] and p.js_errors == []
         assert _js(qtbot, p, "crmap.setTheme('night')") == "night"
         assert _js(qtbot, p, "document.querySelector('.leaflet-container').classList.contains('crmap-night')")
+        SHOTS = DOC_SHOTS if os.environ.get("CONTROLROOM_SCREENSHOTS") else tmp_path
         if kind == "vector":  # screenshots for the docs: day and night at street zoom
             SHOTS.mkdir(parents=True, exist_ok=True)
             qtbot.wait(600)
