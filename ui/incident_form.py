@@ -238,6 +238,8 @@ class IncidentForm(QWidget):
             if self.incident.status == "closed":
                 self._fill(self.incident)  # closed elsewhere (C verb, another console): show it closed
             else:
+                if self.grade.currentData() == inc.grade:  # untouched by the operator: follow the record
+                    self.grade.setCurrentIndex(max(0, self.grade.findData(self.incident.grade)))
                 self._header(self.incident)  # fields stay as typed; the next save reports any conflict
 
     # ---- location and related -------------------------------------------------------------

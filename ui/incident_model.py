@@ -1,7 +1,7 @@
 """The open-incident table model: fed row by row from the event stream, never reset on an event."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from PySide6.QtCore import QModelIndex, Qt
@@ -25,26 +25,40 @@ SortRole = Qt.UserRole + 1
 IdRole = Qt.UserRole + 2
 
 
+def grading_deadline(inc: IncidentView) -> datetime | None:
+    """An open ungraded incident's clock runs to being graded (grades.yaml `grade_within_minutes`)."""
+    mins = config.grade_policy().get("grade_within_minutes")
+    if inc.grade is not None or inc.status == "closed" or not mins:
+        return None
+    return inc.created_at + timedelta(minutes=float(mins))
+
+
 def countdown_state(inc: IncidentView, now: datetime, *, warn: float | None = None) -> str:
     """'none' (no target or target met), 'ok', 'warn' (≥ 75 % used) or 'breach'."""
-    if inc.deadline_at is None or inc.arrived_at is not None or inc.status == "closed":
+    deadline = inc.deadline_at or grading_deadline(inc)
+    if deadline is None or inc.arrived_at is not None or inc.status == "closed":
         return "none"
     warn = float(config.grade_policy().get("warn_fraction", 0.75)) if warn is None else warn
-    total = (inc.deadline_at - inc.created_at).total_seconds()
+    total = (deadline - inc.created_at).total_seconds()
     used = (now - inc.created_at).total_seconds()
-    if now >= inc.deadline_at:
+    if now >= deadline:
         return "breach"
     return "warn" if total > 0 and used >= warn * total else "ok"
 
 
 def countdown_text(inc: IncidentView, now: datetime) -> str:
-    if inc.deadline_at is None:
+    grading = grading_deadline(inc) if inc.deadline_at is None else None
+    deadline = inc.deadline_at or grading
+    if deadline is None:
         return "—"
     if inc.arrived_at is not None:
         return "met"
-    secs = int((inc.deadline_at - now).total_seconds())
-    sign, secs = ("BREACH +" if secs < 0 else ""), abs(secs)
-    h, rem = divmod(secs, 3600)
+    secs = int((deadline - now).total_seconds())
+    if grading is not None:
+        sign = "grade late +" if secs < 0 else "grade "
+    else:
+        sign = "BREACH +" if secs < 0 else ""
+    h, rem = divmod(abs(secs), 3600)
     m, s = divmod(rem, 60)
     return f"{sign}{h}h{m:02d}m" if h else f"{sign}{m:02d}:{s:02d}"
 
@@ -158,7 +172,8 @@ class IncidentTableModel(RowTableModel):
         return self._row_of.get(incident_id)
 
     def breached_ids(self, now: datetime) -> list[int]:
-        return [i.id for i in self.rows if countdown_state(i, now, warn=self.warn) == "breach"]
+        return [i.id for i in self.rows  # a grade's target (recorded by the service), not grading's
+                if i.deadline_at is not None and countdown_state(i, now, warn=self.warn) == "breach"]
 
     # ---- Qt model API ---------------------------------------------------------------------
     def data(self, index: QModelIndex, role: int = Qt.DisplayRole) -> Any:
