@@ -37,6 +37,19 @@ class Mover:
     road: list[tuple[float, float]] | None = None  # (lat, lon) vertices being followed
     leg: int = 0
     direction: int = 1
+    target: tuple[float, float] | None = None  # (lat, lon) of the incident it is driving to
+
+
+def head_for(m: Mover, dist: float) -> None:
+    """Drive straight at the target; stop on it (a unit on its way to an incident)."""
+    assert m.target is not None
+    tlat, tlon = m.target
+    remaining = haversine_m(m.lat, m.lon, tlat, tlon)
+    if remaining <= dist:
+        m.lat, m.lon = tlat, tlon
+        return
+    f = dist / remaining
+    m.lat, m.lon = m.lat + (tlat - m.lat) * f, m.lon + (tlon - m.lon) * f
 
 
 def load_roads() -> list[list[tuple[float, float]]]:
@@ -59,6 +72,9 @@ def _nearest_vertex(roads: list[list[tuple[float, float]]], lat: float, lon: flo
 def step(m: Mover, dt: float, rng: random.Random, inside) -> None:
     """Advance one unit by dt seconds."""
     dist = SPEED_MPS * dt
+    if m.target is not None:
+        head_for(m, dist)
+        return
     if m.road:
         nxt = m.leg + m.direction
         if not 0 <= nxt < len(m.road):

@@ -10,11 +10,14 @@ through the same services a console uses, so events, audit rows and the hash cha
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
+import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -165,6 +168,10 @@ def _make_incident(spec: DemoIncident, handler: Any, despatcher: Any, used: set[
     return inc
 
 
+LEASE = "demo-avl"
+ON_SCENE = ("at_scene", "committed")  # a unit booked at scene is drawn at its incident
+
+
 class DemoAvl:
     """Background AVL for the demo console: every unit reports within ~10 s; stopped by stop()."""
 
@@ -183,6 +190,11 @@ class DemoAvl:
         self._last_fix: dict[str, float] = {}
         self.sent = 0
         self.ticks = 0
+        # One simulator per database: only the holder of the lease moves units (migration 0022).
+        self.lease_ttl = max(6.0, 4 * interval)
+        self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.holding = False
+        self._renewed = 0.0
 
     def start(self) -> "DemoAvl":
         self._thread = threading.Thread(target=self._run, name="demo-avl", daemon=True)
@@ -217,13 +229,35 @@ class DemoAvl:
             movers: dict[str, avl_sim.Mover] = {}
             fixed: dict[str, tuple[float, float]] = {}
             while not self._stop.is_set():
+                if not self._lease(session):
+                    self._stop.wait(min(self.interval, self.lease_ttl / 3))
+                    continue
                 if self.ticks % self.refresh_every == 0:
                     movers, fixed = self._plan(session, movers, roads)
                 self._send(session, self._due(movers, inside), fixed)
                 self.ticks += 1
                 self._stop.wait(self.interval)
         finally:
+            if self.holding:
+                with contextlib.suppress(ControlRoomError):
+                    session.units.release_sim_lease(name=LEASE, holder=self.holder)
+                self.holding = False
             session.close()
+
+    def _lease(self, session: Any) -> bool:
+        """Hold the database's AVL lease: renew it a few times per ttl; take it when it lapses."""
+        now = time.monotonic()
+        if self.holding and now - self._renewed < self.lease_ttl / 3:
+            return True
+        try:
+            held = session.units.take_sim_lease(name=LEASE, holder=self.holder, ttl_s=round(self.lease_ttl))
+        except ControlRoomError as exc:  # DB down: stop moving units until it is back
+            log.warning("demo AVL lease not renewed: %s", exc)
+            held = False
+        if held and not self.holding:
+            log.info("demo AVL: this console moves the demo units (lease %s)", self.holder)
+        self.holding, self._renewed = held, now
+        return held
 
     def _due(self, movers: dict[str, avl_sim.Mover], inside: Callable[[float, float], bool]) -> list[avl_sim.Mover]:
         """This tick's share of the patrolling units (all of them on the first tick), moved on."""
@@ -238,18 +272,39 @@ class DemoAvl:
 
     def _plan(self, session: Any, movers: dict[str, avl_sim.Mover],
               roads: list[list[tuple[float, float]]]) -> tuple[dict[str, avl_sim.Mover], dict[str, tuple[float, float]]]:
-        """Available units patrol (keeping their Mover); the rest report their current position."""
+        """Available units patrol (keeping their Mover); units en route drive to their incident and
+        units at scene report its location; the rest report where they are."""
         try:
             units = [u for u in session.units.list() if u.lat is not None and u.status != "off_duty"]
+            places = self._incident_places(session, units)
         except ControlRoomError as exc:
             log.warning("demo AVL: cannot read units: %s", exc)
             return movers, {}
         free = [u for u in units if u.status == "available"]
-        keep = {u.callsign: movers[u.callsign] for u in free if u.callsign in movers}
+        keep = {u.callsign: movers[u.callsign] for u in free if u.callsign in movers and movers[u.callsign].target is None}
         fresh = avl_sim.make_movers([u for u in free if u.callsign not in keep], roads, self.rng)
         keep.update({m.callsign: m for m in fresh})
-        fixed = {u.callsign: (u.lat, u.lon) for u in units if u.status != "available"}
+        fixed = {}
+        for u in units:
+            place = places.get(u.incident_id) if u.incident_id is not None else None
+            if u.status == "en_route" and place is not None:
+                m = movers.get(u.callsign)
+                if m is None or m.target != place:
+                    m = avl_sim.Mover(u.callsign, u.lat, u.lon, 0.0, target=place)
+                keep[u.callsign] = m
+            elif u.status != "available":
+                fixed[u.callsign] = place if u.status in ON_SCENE and place is not None else (u.lat, u.lon)
         return keep, fixed
+
+    @staticmethod
+    def _incident_places(session: Any, units: list[Any]) -> dict[int, tuple[float, float]]:
+        """Where the incidents units are committed to are (one read per incident)."""
+        ids = {u.incident_id for u in units if u.incident_id is not None and u.status in ("en_route", *ON_SCENE)}
+        out = {}
+        for iid in ids:
+            inc = session.incidents.get(iid)
+            out[iid] = (inc.lat, inc.lon)
+        return out
 
     def _send(self, session: Any, movers: list[avl_sim.Mover], fixed: dict[str, tuple[float, float]]) -> None:
         at = datetime.now(timezone.utc)

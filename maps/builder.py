@@ -169,10 +169,28 @@ def _css(training: bool) -> str:
 .crmap-training .leaflet-top {{ top:20px; }}
 .crmap-night .crmap-base {{ filter: invert(1) hue-rotate(180deg) brightness(0.85) contrast(0.9); }}
 .crmap-night.crmap-night-tiles .crmap-base {{ filter: none; }}
+{_night_css()}
 .crmap-watermark {{ position:absolute; top:50%; left:50%; z-index:450; pointer-events:none;
   transform:translate(-50%,-50%) rotate(-25deg); font-size:120px; font-weight:bold;
   color:{palette.TRAINING_BAND}; opacity:0.13; letter-spacing:12px; }}
 </style>
+"""
+
+
+def _night_css() -> str:
+    """The night-shift page (`crmap.setTheme('dark')` from the console's theme switch): dark ground,
+    light labels, legend, tooltips and layer control; meaning colours stay as they are."""
+    n = palette.THEMES["dark"]
+    return f"""
+.crmap-night.leaflet-container, body.crmap-night {{ background: {n['map']}; }}
+.crmap-night .crmap-area-label {{ background: rgba(15,19,24,0.88); color: {n['text']}; }}
+.crmap-night .crmap-legend, .crmap-night .leaflet-control-layers, .crmap-night .leaflet-bar a,
+.crmap-night .leaflet-tooltip {{ background: {n['panel']}; color: {n['text']}; border-color: {n['border']}; }}
+.crmap-night .leaflet-tooltip-top:before {{ border-top-color: {n['panel']}; }}
+.crmap-night .crmap-swatch {{ border-color: {n['text']}; }}
+.crmap-night .leaflet-control-attribution {{ background: rgba(15,19,24,0.7); color: {n['muted']}; }}
+.crmap-night .leaflet-control-attribution a {{ color: {n['link']}; }}
+.crmap-night .crmap-unit {{ box-shadow: 0 0 0 1px rgba(0,0,0,0.8); }}
 """
 
 
@@ -310,6 +328,8 @@ def build_base_map(
         "gradeColours": palette.GRADE_COLOURS,
         "ungradedColour": palette.UNGRADED_COLOUR,
         "statusColours": palette.UNIT_STATUS_COLOURS,
+        "statusLabels": palette.UNIT_STATUS_LABELS,
+        "incidentStatusLabels": palette.INCIDENT_STATUS_LABELS,
         "staleColour": palette.STALE_COLOUR,
         "defaultRoomColour": palette.room_colour(None),
         "ink": LABEL_INK,

@@ -57,7 +57,7 @@
   function unitTooltip(layer) {
     var d = layer._crData || {};
     return '<b>' + esc(d.callsign) + '</b> ' + esc((d.capabilities || []).join(', ')) + '<br>' +
-      esc(String(d.status || '').replace(/_/g, ' ')) + (d.stale ? ' (stale AVL)' : '') +
+      esc(statusLabel(cfg.statusLabels, d.status)) + (d.stale ? ' (stale AVL)' : '') +
       (d.incident_urn ? '<br>' + esc(d.incident_urn) : '');
   }
   function pushTrail(u, lat, lon) {
@@ -148,7 +148,10 @@
   function incTooltip(layer) {
     var d = layer._crData || {};
     return '<b>' + esc(d.urn || ('#' + d.id)) + '</b> ' + esc(d.grade || '') + ' ' + esc(d.type || '') +
-      '<br>' + esc(d.status || '') + (d.summary ? '<br>' + esc(d.summary) : '');
+      '<br>' + esc(statusLabel(cfg.incidentStatusLabels, d.status)) + (d.summary ? '<br>' + esc(d.summary) : '');
+  }
+  function statusLabel(labels, code) {  // the one home is ui/palette.py; an unknown code reads as words
+    return (labels || {})[code] || String(code || '').replace(/_/g, ' ');
   }
   function upsertIncident(d) {
     var i = incidents[d.id];
@@ -229,6 +232,12 @@
     return !!b;
   };
 
+  crmap.tooltipOf = function (kind, key) {  // what a hover shows (tests, tools)
+    var rec = kind === 'unit' ? units[key] : incidents[key];
+    if (!rec) { return null; }
+    var layer = rec.marker; return kind === 'unit' ? unitTooltip(layer) : incTooltip(layer);
+  };
+
   /* ---- one call per Python flush ---- */
   crmap.applyBatch = function (b) {
     if (b.removeUnits) { crmap.removeUnits(b.removeUnits); }
@@ -296,6 +305,7 @@
     baseTheme = theme === 'night' ? 'night' : 'day';
     var c = map.getContainer();
     L.DomUtil[baseTheme === 'night' ? 'addClass' : 'removeClass'](c, 'crmap-night');
+    document.body.classList.toggle('crmap-night', baseTheme === 'night');  // labels, legend, tooltips too
     if (baseLayers.night) {
       var on = baseTheme === 'night' ? baseLayers.night : baseLayers.day;
       var off = baseTheme === 'night' ? baseLayers.day : baseLayers.night;

@@ -340,7 +340,7 @@ class CommandPanel(QWidget):
 
     def _say(self, text: str, *, error: bool) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(f"color: {palette.COUNTDOWN_BREACH};" if error else "")
+        self.message.setStyleSheet(f"color: {palette.theme_text('error')};" if error else "")
 
     def _error(self, err: ControlRoomError) -> None:
         self._say(str(err), error=True)

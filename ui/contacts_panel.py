@@ -71,7 +71,8 @@ class ContactQueueModel(QAbstractTableModel):
         if role == Qt.BackgroundRole and col == 5 and c.needs_review:
             return QColor(palette.COUNTDOWN_BREACH)
         if role == Qt.ForegroundRole and (col == 0 or (col == 5 and c.needs_review)):
-            return QColor("white")
+            bg = PRIORITY_COLOURS.get(c.priority, palette.UNGRADED_COLOUR) if col == 0 else palette.COUNTDOWN_BREACH
+            return QColor(palette.ink_on(bg))
         if role == Qt.FontRole and (col == 0 or c.needs_review):
             return bold_font()
         if role == Qt.ToolTipRole:
@@ -278,7 +279,7 @@ class ContactsPanel(QWidget):
                              + (f" — ⚠ {review} to review" if review else ""))
 
     def show_error(self, err: Exception) -> None:
-        self.message.setStyleSheet(f"color: {palette.COUNTDOWN_BREACH}")
+        self.message.setStyleSheet(f"color: {palette.theme_text('error')}")
         self.message.setText(str(err))
 
     def _done(self, c: ContactView | None, text: str) -> None:

@@ -83,7 +83,7 @@ class AssignedModel(QAbstractTableModel):
         if role == Qt.BackgroundRole and col == 1:
             return QBrush(QColor(palette.unit_status_colour(status)))
         if role == Qt.ForegroundRole and col == 1:
-            return QBrush(QColor("#ffffff"))
+            return QBrush(QColor(palette.ink_on(palette.unit_status_colour(status))))
         return None
 
 

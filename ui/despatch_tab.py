@@ -62,9 +62,9 @@ class RecommendationModel(RowTableModel):
         if role == Qt.BackgroundRole and col == 2:
             return QBrush(QColor(palette.unit_status_colour(r.status)))
         if role == Qt.ForegroundRole and col == 2:
-            return QBrush(QColor("#ffffff"))
+            return QBrush(QColor(palette.ink_on(palette.unit_status_colour(r.status))))
         if role == Qt.ForegroundRole and col == 5:
-            return QBrush(QColor(palette.room_colour(r.room_code)))
+            return QBrush(QColor(palette.room_text_colour(r.room_code)))
         if role == Qt.TextAlignmentRole and col in (3, 4):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None

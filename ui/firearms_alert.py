@@ -43,7 +43,7 @@ class FirearmsAlert(QWidget):
         self.body.setTextFormat(Qt.RichText)
         self.more = QLabel()
         self.error = QLabel()
-        self.error.setStyleSheet(f"color: {palette.COUNTDOWN_BREACH};")
+        self.error.setStyleSheet(f"color: {palette.theme_text('error')};")
         self.ack = QPushButton("Acknowledge")
         self.ack.setObjectName("acknowledgeButton")
         self.ack.clicked.connect(lambda: self.acknowledge(take_command=False))

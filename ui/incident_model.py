@@ -18,7 +18,7 @@ COLUMNS = ("URN", "Grade", "Countdown", "Type", "Location", "Area", "Room", "Sta
 COL = {name: i for i, name in enumerate(COLUMNS)}
 FLAG_SHORT = {"firearms": "FA", "domestic_abuse": "DA", "vulnerable_person": "VP",
               "repeat_victim": "RV", "missing_person": "MP"}
-STATUS_LABELS = {"open": "Open", "despatched": "Despatched", "at_scene": "At scene", "closed": "Closed"}
+STATUS_LABELS = palette.INCIDENT_STATUS_LABELS  # the one home of the words (map tooltips use it too)
 INCIDENT_KINDS = ("incident.created", "incident.updated", "incident.graded", "incident.reopened",
                   "incident.closed", "incident.breached")
 SortRole = Qt.UserRole + 1
@@ -187,14 +187,16 @@ class IncidentTableModel(RowTableModel):
         if role == SortRole:
             return self._sort_key(inc, c)
         if c == COL["Grade"] and inc.grade and role in (Qt.BackgroundRole, Qt.ForegroundRole):
-            return QColor(palette.grade_colour(inc.grade) if role == Qt.BackgroundRole else "#ffffff")
+            bg = palette.grade_colour(inc.grade)
+            return QColor(bg if role == Qt.BackgroundRole else palette.ink_on(bg))
         if c == COL["Countdown"] and role in (Qt.BackgroundRole, Qt.ForegroundRole):
             state = countdown_state(inc, self.clock(), warn=self.warn)
             if state == "none":
                 return None
-            return QColor(_STATE_COLOURS[state]) if role == Qt.BackgroundRole else QColor("#ffffff")
+            bg = _STATE_COLOURS[state]
+            return QColor(bg if role == Qt.BackgroundRole else palette.ink_on(bg))
         if c == COL["Room"] and role == Qt.ForegroundRole:
-            return QColor(palette.room_colour(inc.room_code))
+            return QColor(palette.room_text_colour(inc.room_code))
         if role == Qt.ToolTipRole and c in (COL["Location"], COL["Type"]):
             return inc.summary
         return None

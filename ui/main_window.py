@@ -160,6 +160,8 @@ class MainWindow(QMainWindow):
     # -- theme and layout ------------------------------------------------------------------------
     def apply_theme(self, name: str) -> None:
         self.theme = themes.apply(QApplication.instance(), name)
+        if hasattr(self.map, "set_theme"):  # the map page follows (a placeholder map has no page)
+            self.map.set_theme(self.theme)
         self.settings.setValue(f"theme/{self.ctx.session.user.username}", self.theme)
         from .map_panel import MapPanel  # the base map follows the console's day/night theme
         for mp in self.findChildren(MapPanel):

@@ -38,6 +38,12 @@ UNIT_STATUS_LABELS: dict[str, str] = {
     "emergency": "EMERGENCY",
 }
 STALE_COLOUR = "#b0b0b0"
+INCIDENT_STATUS_LABELS: dict[str, str] = {
+    "open": "Open",
+    "despatched": "Despatched",
+    "at_scene": "At scene",
+    "closed": "Closed",
+}
 
 ROOM_COLOURS: dict[str, str] = {
     "north": "#1f5fbf",  # blue
@@ -63,3 +69,49 @@ def unit_status_colour(status: str, *, stale: bool = False) -> str:
 
 def room_colour(room: str | None) -> str:
     return ROOM_COLOURS.get(room or "", "#777777")
+
+
+# ---- themes: the text colours each theme draws on its backgrounds (mirrors resources/themes/*.qss;
+# tests/test_theme_contrast.py holds both to WCAG AA, 4.5:1, for every text/background pair) ----
+THEMES: dict[str, dict[str, str]] = {
+    "light": {"text": "#1d232b", "base": "#ffffff", "window": "#eef1f5", "panel": "#e4e9f0",
+              "muted": "#525c69", "border": "#b8c2cf", "link": "#1f5fbf", "error": "#b71c1c",
+              "ok": "#1b5e20", "stale": "#5f6368", "map": "#eceee8"},
+    "dark": {"text": "#d7dde5", "base": "#161b22", "window": "#0f1318", "panel": "#222a35",
+             "muted": "#9aa5b3", "border": "#3a4554", "link": "#8ab4ff", "error": "#ff8a80",
+             "ok": "#66d17a", "stale": "#a3abb6", "map": "#10141a"},
+}
+TEXT_KEYS = ("text", "muted", "link", "error", "ok", "stale")
+GROUND_KEYS = ("base", "window", "panel")
+ROOM_TEXT: dict[str, dict[str, str]] = {  # a room's name drawn as coloured text on the theme's base
+    "light": {"north": "#1f5fbf", "south": "#00695c"},
+    "dark": {"north": "#8ab4ff", "south": "#4dd0c1"},
+}
+active_theme = "light"  # set by ui.themes.apply; models read it for text drawn on the theme's ground
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of '#rrggbb'."""
+    c = colour.lstrip("#")
+    rgb = [int(c[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio (1 … 21) of two opaque colours."""
+    a, b = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def ink_on(background: str) -> str:
+    """Black or white, whichever reads better on a meaning colour (grade, status, countdown, room)."""
+    return "#000000" if contrast("#000000", background) >= contrast("#ffffff", background) else "#ffffff"
+
+
+def theme_text(key: str, theme: str | None = None) -> str:
+    return THEMES[theme or active_theme][key]
+
+
+def room_text_colour(room: str | None, theme: str | None = None) -> str:
+    return ROOM_TEXT[theme or active_theme].get(room or "", theme_text("muted", theme))

@@ -40,8 +40,10 @@ class PresenceLabel(QLabel):
         self.incident_id: Optional[int] = None
         self.setObjectName("presenceLabel")
         self.setWordWrap(True)
-        self.setStyleSheet(f"QLabel {{ background: {palette.COUNTDOWN_WARN}; color: black; "
-                           "padding: 2px 6px; border-radius: 3px; }}")
+        # One f-string: the second literal was not one, so its `}}` reached Qt and every console
+        # logged "Could not parse stylesheet of object PresenceLabel" (issue 18).
+        self.setStyleSheet(f"QLabel {{ background: {palette.COUNTDOWN_WARN}; "
+                           f"color: {palette.ink_on(palette.COUNTDOWN_WARN)}; padding: 2px 6px; border-radius: 3px; }}")
         self.hide()
         self._timer = QTimer(self, interval=1000, timeout=self.refresh)  # expiry needs a clock tick
         self._timer.start()

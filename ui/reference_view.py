@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QLabel, QListWidget, QPlainTextEdit, QVBoxLayout, 
 
 from controlroom.services.reference import RefDocumentView, RefVersionView
 
+from . import palette
+
 
 def snippet_html(segments: tuple[tuple[str, bool], ...]) -> str:
     """(text, is_match) segments -> markup with the matches in bold, every segment escaped."""
@@ -59,7 +61,7 @@ class DocumentView(QWidget):
             self.body.clear()
         else:
             self.heading.setText(doc_heading(doc))
-            self.heading.setStyleSheet("color: #b00020; font-weight: bold" if doc.overdue else "font-weight: bold")
+            self.heading.setStyleSheet(f"color: {palette.theme_text('error')}; font-weight: bold" if doc.overdue else "font-weight: bold")
             self.body.setPlainText(doc.body)
         if self.history is not None:
             self.history.clear()

@@ -47,7 +47,7 @@ class ReplayIncidentModel(QAbstractTableModel):
         if role == Qt.BackgroundRole and index.column() == 1 and d.get("grade"):
             return QBrush(QColor(palette.GRADE_COLOURS.get(d["grade"], palette.UNGRADED_COLOUR)))
         if role == Qt.ForegroundRole and index.column() == 1 and d.get("grade"):
-            return QBrush(QColor("white"))
+            return QBrush(QColor(palette.ink_on(palette.GRADE_COLOURS.get(d["grade"], palette.UNGRADED_COLOUR))))
         return None
 
     def incident(self, row: int) -> Optional[dict[str, Any]]:

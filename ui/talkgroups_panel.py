@@ -162,10 +162,11 @@ class TalkGroupModel(QAbstractTableModel):
         if role == Qt.UserRole:  # sort keys
             return (v.allocated_at.timestamp() if v.allocated_at else 0) if col == ALLOCATED else \
                 len(v.units) if col == UNITS else self._text(v, col)
-        if role == Qt.ForegroundRole and col == STATE:
-            return QBrush(QColor(STATE_COLOURS.get(v.state, palette.UNGRADED_COLOUR)))
+        if role in (Qt.BackgroundRole, Qt.ForegroundRole) and col == STATE:  # a coloured cell, readable ink
+            bg = STATE_COLOURS.get(v.state, palette.UNGRADED_COLOUR)
+            return QBrush(QColor(bg if role == Qt.BackgroundRole else palette.ink_on(bg)))
         if role == Qt.ForegroundRole and col == ROOM and v.room_code:
-            return QBrush(QColor(palette.room_colour(v.room_code)))
+            return QBrush(QColor(palette.room_text_colour(v.room_code)))
         if role == Qt.ToolTipRole:
             return (f"{v.name}: {v.description or ''}\nUnits: {', '.join(v.units) or 'none'}"
                     + (f"\nAllocated by {v.allocated_by}" if v.allocated_by else ""))
@@ -267,7 +268,7 @@ class TalkGroupsPanel(QWidget):
 
     def _build(self) -> None:
         self.warnings = QLabel("", objectName="talkGroupWarnings", wordWrap=True)
-        self.warnings.setStyleSheet(f"color: {palette.COUNTDOWN_BREACH}; font-weight: bold;")
+        self.warnings.setStyleSheet(f"color: {palette.theme_text('error')}; font-weight: bold;")
         self.pool_label = QLabel("", objectName="talkGroupPool")
         self.allocate_btn = QPushButton("Allocate to incident (Ctrl+T)", enabled=False)
         self.release_btn = QPushButton("Release", enabled=False)

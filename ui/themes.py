@@ -5,6 +5,8 @@ from PySide6.QtWidgets import QApplication
 
 from controlroom.config import RESOURCES
 
+from . import palette
+
 THEMES = {"light": "Day (light)", "dark": "Night shift (dark)"}
 
 
@@ -14,4 +16,5 @@ def apply(app: QApplication | None, name: str) -> str:
         app.setStyle("Fusion")
         app.setStyleSheet((RESOURCES / "themes" / f"{name}.qss").read_text(encoding="utf-8"))
         app.setProperty("controlroomTheme", name)
+    palette.active_theme = name  # models draw text on the theme's ground in its colours
     return name

@@ -158,12 +158,12 @@ class UnitsModel(RowTableModel):
                 return QBrush(QColor(palette.room_colour(self.room_of(u))))
         if role == Qt.ForegroundRole:
             if col in (STATUS, ROOM):
-                return QBrush(QColor("#ffffff" if status not in ("at_station", "refreshments") or col == ROOM
-                                     else "#000000"))
+                bg = palette.unit_status_colour(status) if col == STATUS else palette.room_colour(self.room_of(u))
+                return QBrush(QColor(palette.ink_on(bg)))
             if col == AVL:
                 age = self.age_s(u)
                 if age is None or age > STALE_S:
-                    return QBrush(QColor(palette.STALE_COLOUR))
+                    return QBrush(QColor(palette.theme_text("stale")))
         if role == Qt.ToolTipRole and col == GROUP:
             return self.group_label(u)
         if role == Qt.ToolTipRole and col == STATUS:
@@ -285,7 +285,7 @@ class TimelineDialog(QDialog):
             if e.kind == "status" and e.status:
                 item = self.table.item(r, 1)
                 item.setBackground(QColor(palette.unit_status_colour(e.status)))
-                item.setForeground(QColor("#ffffff"))
+                item.setForeground(QColor(palette.ink_on(palette.unit_status_colour(e.status))))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.Stretch)
         self.status.setText(f"{len(entries)} entries")

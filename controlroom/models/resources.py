@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Double, ForeignKey, String, Text
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Double, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -46,3 +46,15 @@ class TalkGroup(Base):
     description: Mapped[Optional[str]] = mapped_column(Text)
     incident_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("incidents.id"))
     allocated_at: Mapped[Optional[datetime]] = mapped_column(TS)
+
+
+class SimLease(Base):
+    """Which console's simulator runs for this database (migration 0022); written via api only."""
+
+    __tablename__ = "sim_leases"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    username: Mapped[str] = mapped_column(String(64))
+    console_id: Mapped[Optional[str]] = mapped_column(String(64))
+    taken_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(TS)

@@ -271,6 +271,17 @@ class UnitService:
                                       "area_code": area}, seq=seq)
         return True
 
+    def take_sim_lease(self, *, name: str, holder: str, ttl_s: int) -> bool:
+        """Take or renew the database's lease for one simulator (e.g. the demo AVL); False while
+        another holder's lease is alive. Expiry is the database's clock (migration 0022)."""
+        with self.ctx.single() as tx:
+            return bool(tx.call("api.sim_lease_take", name=name, holder=holder, ttl_s=int(ttl_s)))
+
+    def release_sim_lease(self, *, name: str, holder: str) -> bool:
+        """Give the lease up at once (a console closing), so another simulator takes over now."""
+        with self.ctx.single() as tx:
+            return bool(tx.call("api.sim_lease_release", name=name, holder=holder))
+
     def update_positions(self, batch: Iterable[tuple[str, float, float, datetime]]) -> int:
         """Many AVL fixes in one statement (simulator, AVL gateway); returns how many applied."""
         ctx = self.ctx
