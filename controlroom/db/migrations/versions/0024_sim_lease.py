@@ -1,7 +1,7 @@
 """simulator lease: one demo AVL simulator per database, whichever console holds the lease
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0024
+Revises: 0023
 
 Every demo console used to start its own unit-movement simulator (four consoles: four times the AVL
 traffic, units jumping between four simulated paths). A simulator now runs only while its console
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
