@@ -190,7 +190,7 @@ class DemoAvl:
         self._last_fix: dict[str, float] = {}
         self.sent = 0
         self.ticks = 0
-        # One simulator per database: only the holder of the lease moves units (migration 0024).
+        # One simulator per database: only the holder of the lease moves units (migration 0025).
         self.lease_ttl = max(6.0, 4 * interval)
         self.holder = f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.holding = False

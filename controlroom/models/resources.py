@@ -49,7 +49,7 @@ class TalkGroup(Base):
 
 
 class SimLease(Base):
-    """Which console's simulator runs for this database (migration 0024); written via api only."""
+    """Which console's simulator runs for this database (migration 0025); written via api only."""
 
     __tablename__ = "sim_leases"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)

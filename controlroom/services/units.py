@@ -273,7 +273,7 @@ class UnitService:
 
     def take_sim_lease(self, *, name: str, holder: str, ttl_s: int) -> bool:
         """Take or renew the database's lease for one simulator (e.g. the demo AVL); False while
-        another holder's lease is alive. Expiry is the database's clock (migration 0024)."""
+        another holder's lease is alive. Expiry is the database's clock (migration 0025)."""
         with self.ctx.single() as tx:
             return bool(tx.call("api.sim_lease_take", name=name, holder=holder, ttl_s=int(ttl_s)))
 

@@ -1,7 +1,7 @@
 """simulator lease: one demo AVL simulator per database, whichever console holds the lease
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 
 Every demo console used to start its own unit-movement simulator (four consoles: four times the AVL
 traffic, units jumping between four simulated paths). A simulator now runs only while its console
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
