@@ -5,7 +5,8 @@
 Everything is generated inside PostgreSQL (generate_series + random(), one INSERT … SELECT per
 month), so a year (≈ 2.2 M contacts) loads in about a minute. Pattern: a daily curve (quiet before
 dawn, peak late afternoon/evening), a weekly one (Friday/Saturday busiest), a mild summer peak and
-+5 %/year growth on 999. The rollup trigger is switched off for the load (controlroom.bulk_load) and
++5 %/year growth on 999, and bank holidays (England and Wales, from `holidays`) run like a
+Sunday with more 999 and far fewer switchboard/direct-dial calls. The rollup trigger is switched off for the load (controlroom.bulk_load) and
 `contacts_hourly` is rebuilt per chunk with one GROUP BY instead.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import os
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 
@@ -34,16 +35,29 @@ ABANDON = {"999": 0.01, "101": 0.07, "switchboard": 0.04}
 HOURLY = [3.2, 2.6, 2.1, 1.7, 1.4, 1.3, 1.6, 2.4, 3.4, 4.2, 4.6, 4.8, 5.0, 5.1, 5.2, 5.4, 5.6, 5.7,
           5.6, 5.3, 5.0, 4.7, 4.3, 3.8]
 WEEKDAY = [0.97, 0.95, 0.96, 0.99, 1.08, 1.10, 0.95]
+# On a bank holiday the day runs like a Sunday, times this per channel (default 1.0).
+HOLIDAY = {"999": 1.15, "999-text": 1.15, "101": 0.9, "switchboard": 0.55, "direct": 0.45, "internal": 0.6,
+           "email": 0.75, "alarm": 1.1}
+
+
+def bank_holidays(start: datetime, end: datetime) -> list[date]:
+    """England and Wales bank holidays between the two times (the force's calendar)."""
+    import holidays
+    return sorted(d for d in holidays.UK(subdiv="ENG", years=range(start.year, end.year + 1))
+                  if start.date() <= d <= end.date())
 
 GENERATE_SQL = """
 WITH ch AS (
   SELECT * FROM unnest(CAST(:chs AS text[]), CAST(:per_day AS float8[]), CAST(:trend AS float8[]),
                        CAST(:prio AS int[]), CAST(:kind AS text[]), CAST(:ans AS float8[]),
-                       CAST(:aband AS float8[]))
-    AS ch(channel, per_day, trend, prio, kind, ans_mean, aband)),
+                       CAST(:aband AS float8[]), CAST(:hol_factor AS float8[]))
+    AS ch(channel, per_day, trend, prio, kind, ans_mean, aband, hol_factor)),
 cells AS (
   SELECT h, ch.*, load,
-         ch.per_day / 24.0 * load * (CAST(:wk AS float8[]))[extract(isodow FROM h AT TIME ZONE 'Europe/London')::int]
+         ch.per_day / 24.0 * load
+           * CASE WHEN (h AT TIME ZONE 'Europe/London')::date = ANY(CAST(:hol AS date[]))
+                  THEN (CAST(:wk AS float8[]))[7] * ch.hol_factor
+                  ELSE (CAST(:wk AS float8[]))[extract(isodow FROM h AT TIME ZONE 'Europe/London')::int] END
            * (1 + 0.06 * cos(2 * pi() * (extract(doy FROM h) - 196) / 365.0))
            * power(1 + ch.trend, extract(epoch FROM h - CAST(:end AS timestamptz)) / 31557600.0) * :scale AS lam
   FROM generate_series(CAST(:a AS timestamptz), CAST(:b AS timestamptz) - interval '1 hour', interval '1 hour') h
@@ -104,6 +118,7 @@ def _params(scale: float) -> dict[str, object]:
             "trend": [TREND.get(c, 0.0) for c in codes], "prio": [int(chans[c]["priority"]) for c in codes],
             "kind": [str(chans[c]["kind"]) for c in codes],
             "ans": [ANSWER_MEAN_S.get(c, 15.0) for c in codes], "aband": [ABANDON.get(c, 0.03) for c in codes],
+            "hol_factor": [HOLIDAY.get(c, 1.0) for c in codes],
             "prof": [x / (sum(HOURLY) / 24) for x in HOURLY], "wk": WEEKDAY, "scale": scale}
 
 
@@ -118,7 +133,7 @@ def generate(engine: Engine, *, days: int, end: datetime | None = None, scale: f
     """Insert `days` of history ending at `end` (default: the current hour); returns rows inserted."""
     end = (end or datetime.now(timezone.utc)).replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    params = _params(scale)
+    params = {**_params(scale), "hol": bank_holidays(start, end)}
     total = 0
     a = start
     while a < end:
@@ -166,3 +181,23 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def expected_per_hour(channel: str, hours: "list[datetime]", *, end: datetime, scale: float = 1.0) -> "list[float]":
+    """The generator's true mean contacts per hour (what GENERATE_SQL draws around): the floor
+    any forecast of this history can reach is the noise around these."""
+    import math
+    from zoneinfo import ZoneInfo
+    london = ZoneInfo("Europe/London")
+    prof = [x / (sum(HOURLY) / 24) for x in HOURLY]
+    end = end.replace(minute=0, second=0, microsecond=0)
+    hols = set(bank_holidays(min(hours) - timedelta(days=1), max(hours) + timedelta(days=1))) if hours else set()
+    out = []
+    for h in hours:
+        loc = h.astimezone(london)
+        wk = WEEKDAY[6] * HOLIDAY.get(channel, 1.0) if loc.date() in hols else WEEKDAY[loc.isoweekday() - 1]
+        doy = h.astimezone(timezone.utc).timetuple().tm_yday
+        lam = (DAILY[channel] / 24.0 * prof[loc.hour] * wk * (1 + 0.06 * math.cos(2 * math.pi * (doy - 196) / 365.0))
+               * (1 + TREND.get(channel, 0.0)) ** ((h - end).total_seconds() / 31557600.0) * scale)
+        out.append(lam)
+    return out

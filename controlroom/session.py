@@ -41,6 +41,7 @@ SERVICES: dict[str, tuple[str, str]] = {
     "intel": ("controlroom.services.intel", "IntelService"),  # issue 23
     "alerts": ("controlroom.services.alerts", "AlertService"),  # issue 20: officer safety
     "recovery": ("controlroom.services.recovery", "RecoveryService"),  # issue 23
+    "workforce": ("controlroom.services.workforce", "WorkforceService"),  # issue 23
 }
 
 

@@ -67,3 +67,23 @@ def test_shot_intel_check(qtbot, open_as):
     qtbot.waitUntil(lambda: panel.tally.rowCount() >= 3 and panel.recent.count() >= 4, timeout=5000)
     qtbot.wait(300)
     panel.grab().save(str(OUT / "23-intel-check.png"))
+
+
+def test_shot_workforce_dashboard(qtbot, open_as, fresh_db_url):
+    from datetime import datetime, timezone
+
+    from controlroom.db.engine import make_engine
+    from controlroom.demand import generate
+    from ui.workforce_dashboard import WorkforceDashboard
+    engine = make_engine(fresh_db_url)
+    try:
+        generate(engine, days=130, end=datetime(2026, 11, 30, tzinfo=timezone.utc))
+    finally:
+        engine.dispose()
+    dash = WorkforceDashboard(_ctx(open_as("super.north", url=fresh_db_url)))
+    qtbot.addWidget(dash)
+    dash.resize(1500, 900)
+    dash.show()
+    qtbot.waitUntil(lambda: dash.plan is not None, timeout=120_000)
+    qtbot.wait(500)
+    dash.grab().save(str(OUT / "23-workforce-dashboard.png"))

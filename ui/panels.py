@@ -50,6 +50,8 @@ PANELS: list[PanelSpec] = [
     PanelSpec("intel", "Intel checks", RIGHT, "ui.intel_panel:make_panel",
               roles=("despatcher", "supervisor", "inspector", "trainer", "auditor")),  # issue 23
     PanelSpec("recovery", "Vehicle recovery", BOTTOM, "ui.recovery_panel:make_panel"),  # issue 23
+    PanelSpec("workforce", "Workforce forecast", BOTTOM, "ui.workforce_dashboard:make_panel",
+              roles=("supervisor", "inspector", "trainer")),  # issue 23
     PanelSpec("audit", "Audit & QA", BOTTOM, "ui.auditor_workspace:make_panel", roles=("auditor",)),
     PanelSpec("replay", "Replay", BOTTOM, "ui.replay_window:make_panel", roles=("inspector", "trainer", "auditor")),
 ]
