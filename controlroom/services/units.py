@@ -41,48 +41,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 UNIT_COLUMNS = ("callsign, capabilities, home_area_code, area_code, status, lat, lon, position_at, "
                 "incident_id, talk_group, status_at")
 
-SET_STATUS_SQL = f"""
-WITH p AS (SELECT callsign, status, incident_id FROM units WHERE callsign = :c FOR UPDATE),
-u AS (
-  UPDATE units SET status = :to, status_at = now()
-  FROM p
-  WHERE units.callsign = p.callsign AND p.status = ANY(CAST(:from_ AS text[]))
-    AND (CASE WHEN :need = 'none' THEN p.incident_id IS NULL
-              WHEN :need = 'incident' THEN p.incident_id IS NOT NULL ELSE true END)
-  RETURNING units.*, p.status AS previous_status),
-l AS (
-  INSERT INTO unit_status_log (callsign, status, previous_status, incident_id, note, username, console_id)
-  SELECT callsign, status, previous_status, incident_id, :note, :username, :console FROM u)
-SELECT * FROM u
-"""
-
-POSITION_SQL = """
-WITH u AS (
-  UPDATE units SET lat = :lat, lon = :lon, position_at = coalesce(CAST(:at AS timestamptz), now()),
-                   area_code = CAST(:area AS text)
-  WHERE callsign = :c AND (position_at IS NULL OR position_at <= coalesce(CAST(:at AS timestamptz), now()))
-  RETURNING callsign, lat, lon, position_at, area_code, status)
-SELECT (SELECT cr_emit('unit.position', u.callsign, CAST(:room AS text),
-          jsonb_build_object('callsign', u.callsign, 'lat', u.lat, 'lon', u.lon, 'at', u.position_at,
-                             'area_code', u.area_code, 'status', u.status),
-          :username, :role, :console, false) FROM u) AS seq,
-       EXISTS (SELECT 1 FROM units WHERE callsign = :c) AS known
-"""
-
-POSITIONS_SQL = """
-WITH b AS (
-  SELECT * FROM unnest(CAST(:cs AS text[]), CAST(:lat AS float8[]), CAST(:lon AS float8[]),
-                       CAST(:at AS timestamptz[]), CAST(:area AS text[]), CAST(:room AS text[]))
-         AS b(callsign, lat, lon, at, area, room)),
-u AS (
-  UPDATE units SET lat = b.lat, lon = b.lon, position_at = b.at, area_code = b.area
-  FROM b WHERE units.callsign = b.callsign AND (units.position_at IS NULL OR units.position_at <= b.at)
-  RETURNING units.callsign, units.lat, units.lon, units.position_at, units.area_code, units.status, b.room)
-SELECT count(cr_emit('unit.position', u.callsign, u.room,
-          jsonb_build_object('callsign', u.callsign, 'lat', u.lat, 'lon', u.lon, 'at', u.position_at,
-                             'area_code', u.area_code, 'status', u.status),
-          :username, :role, :console, false)) FROM u
-"""
+# Writes are database API functions (migration 0024): api.unit_set_status enforces the status
+# model above, api.unit_position / api.unit_positions record AVL fixes (one statement per batch).
 
 
 @dataclass(frozen=True)
@@ -213,39 +173,12 @@ class UnitService:
         if status == "en_route":
             raise InvalidInput(f"A unit goes en route by being assigned to an incident: assign {cs} "
                                "from the incident's despatch tab.", field="status")
-        current = self.get(cs)
-        if status == "at_scene" and current.status == "en_route" and current.incident_id:
-            from .despatch import DespatchService  # arriving is a despatch step (incident timers)
-            return DespatchService(ctx).arrived(current.incident_id, cs).unit
-        need = "none" if status in FREE_STATUSES else "incident" if status in ON_INCIDENT else "any"
-        a = ctx.actor
-        with ctx.tx() as tx:
-            row = tx.execute(SET_STATUS_SQL, {
-                "c": cs, "to": status, "from_": list(TRANSITIONS.get(status, ())), "need": need,
-                "note": note, "username": a.username, "console": a.console_id}).mappings().first()
-            if row is None:
-                raise self._refusal(tx, cs, status)
-            view = unit_view(row)
-            payload = unit_row(row) | {"previous_status": row["previous_status"], "note": note}
-            seq = tx.emit("unit.status", cs, payload, room=self.room_of(view))
+        # (at scene for a unit en route is its arrival: the database books it as despatch.arrived)
+        with ctx.single() as tx:
+            payload = tx.call("api.unit_set_status", callsign=cs, status=status, note=note)
+        seq = payload.pop("seq")
         shared_index(ctx).apply_unit(payload, seq=int(seq))
-        return view
-
-    def _refusal(self, tx: Any, cs: str, status: str) -> InvalidInput:
-        row = tx.execute("SELECT u.status, u.incident_id, i.urn FROM units u LEFT JOIN incidents i "
-                         "ON i.id = u.incident_id WHERE u.callsign = :c", {"c": cs}).mappings().first()
-        if row is None:
-            return InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
-        now, to = STATUS_LABELS[row["status"]], STATUS_LABELS[status]
-        if row["status"] == status:
-            return InvalidInput(f"{cs} is already {to}.", field="status")
-        if status in FREE_STATUSES and row["incident_id"] is not None:
-            return InvalidInput(f"{cs} is still on incident {row['urn']}: clear it from that incident "
-                                f"before booking it {to}.", field="status")
-        if status in ON_INCIDENT and row["incident_id"] is None:
-            return InvalidInput(f"{cs} is not on an incident, so it cannot be {to}. Assign it to an "
-                                "incident first.", field="status")
-        return InvalidInput(f"{cs} cannot go from {now} to {to}.", field="status")
+        return unit_view(payload)
 
     # -- AVL -----------------------------------------------------------------------------------
     def update_position(self, callsign: str, lat: float, lon: float, *,
@@ -257,14 +190,8 @@ class UnitService:
         validate_latlon(lat, lon)
         _check_at(at)
         area = ctx.areas.locate(lat, lon)
-        a = ctx.actor
-        with ctx.tx() as tx:
-            seq, known = tx.execute(POSITION_SQL, {
-                "c": cs, "lat": float(lat), "lon": float(lon), "at": at, "area": area,
-                "room": ctx.area_rooms.get(area) if area else None, "username": a.username,
-                "role": a.role, "console": a.console_id}).one()
-        if not known:
-            raise InvalidInput(f"There is no unit with callsign {cs}.", field="callsign")
+        with ctx.single() as tx:
+            seq = tx.call("api.unit_position", callsign=cs, lat=float(lat), lon=float(lon), at=at, area=area)
         if seq is None:
             return False
         shared_index(ctx).apply_unit({"callsign": cs, "lat": float(lat), "lon": float(lon),
@@ -302,14 +229,10 @@ class UnitService:
                 latest[cs] = (float(lat), float(lon), at)
         if not latest:
             return 0
-        areas = [ctx.areas.locate(v[0], v[1]) for v in latest.values()]
-        a = ctx.actor
-        with ctx.tx() as tx:
-            return int(tx.execute(POSITIONS_SQL, {
-                "cs": list(latest), "lat": [v[0] for v in latest.values()],
-                "lon": [v[1] for v in latest.values()], "at": [v[2] for v in latest.values()],
-                "area": areas, "room": [ctx.area_rooms.get(x) if x else None for x in areas],
-                "username": a.username, "role": a.role, "console": a.console_id}).scalar_one())
+        fixes = [{"callsign": cs, "lat": lat, "lon": lon, "at": at.isoformat(),
+                  "area": ctx.areas.locate(lat, lon)} for cs, (lat, lon, at) in latest.items()]
+        with ctx.single() as tx:
+            return int(tx.call("api.unit_positions", fixes=fixes))
 
     # -- timeline ------------------------------------------------------------------------------
     def timeline(self, callsign: str, *, limit: int = 200, positions: int = 30) -> list[TimelineEntry]:
