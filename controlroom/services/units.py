@@ -41,7 +41,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 UNIT_COLUMNS = ("callsign, capabilities, home_area_code, area_code, status, lat, lon, position_at, "
                 "incident_id, talk_group, status_at")
 
-# Writes are database API functions (migration 0024): api.unit_set_status enforces the status
+# Writes are database API functions (migration 0025): api.unit_set_status enforces the status
 # model above, api.unit_position / api.unit_positions record AVL fixes (one statement per batch).
 
 
