@@ -41,7 +41,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 UNIT_COLUMNS = ("callsign, capabilities, home_area_code, area_code, status, lat, lon, position_at, "
                 "incident_id, talk_group, status_at")
 
-# Writes are database API functions (migration 0025): api.unit_set_status enforces the status
+# Writes are database API functions (migration 0026): api.unit_set_status enforces the status
 # model above, api.unit_position / api.unit_positions record AVL fixes (one statement per batch).
 
 
@@ -200,7 +200,7 @@ class UnitService:
 
     def take_sim_lease(self, *, name: str, holder: str, ttl_s: int) -> bool:
         """Take or renew the database's lease for one simulator (e.g. the demo AVL); False while
-        another holder's lease is alive. Expiry is the database's clock (migration 0025)."""
+        another holder's lease is alive. Expiry is the database's clock (migration 0026)."""
         with self.ctx.single() as tx:
             return bool(tx.call("api.sim_lease_take", name=name, holder=holder, ttl_s=int(ttl_s)))
 

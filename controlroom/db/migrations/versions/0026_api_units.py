@@ -1,7 +1,7 @@
 """api: unit status and AVL positions in the database
 
-Revision ID: 0025
-Revises: 0024
+Revision ID: 0026
+Revises: 0025
 
 - api.unit_set_status: the status model (which status may follow which; free statuses never with
   an incident, on-incident statuses always with one; en route only by assignment; EMERGENCY only by
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0025"
-down_revision = "0024"
+revision = "0026"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
