@@ -366,3 +366,29 @@ def test_two_forces_round_trip_loses_nothing_and_keeps_authorship(open_as, fresh
         a.exchange.import_eido(b_doc)
     with pytest.raises(Conflict, match="already imported"):
         b.exchange.import_eido(a_doc)
+
+
+# ---- the database is the boundary -----------------------------------------------------------------------
+from tests.test_functions_sql_roles import connect_as, operators  # noqa: E402,F401  (shared fixture)
+
+RAW_IMPORT = "SELECT api.exchange_import(p_target => NULL, p_incident => NULL, p_ref => %s, p_log => %s)"
+
+
+def test_import_over_raw_sql_needs_a_handler_and_records_the_sessions_login(db_url, operators):
+    from psycopg.types.json import Jsonb
+    ref = {"agency": "raw.example.org", "reference": f"RAW-{operators['handler']}", "tracking_id": "urn:x",
+           "document": {"$id": "urn:x"}, "sent_at": "2026-01-01T00:00:00Z", "imported_by": "someone.else"}
+    with connect_as(db_url, operators["auditor"]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute(RAW_IMPORT, (Jsonb(ref), Jsonb([])))
+    with connect_as(db_url, operators["handler"]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # no table writes, only the API action
+            c.execute("INSERT INTO incident_partner_refs (agency, reference, tracking_id, document, imported_by) "
+                      "VALUES ('x', 'y', 'z', '{}', 'someone.else')")
+        out = c.execute(RAW_IMPORT, (Jsonb(ref), Jsonb([]))).fetchone()[0]
+        row = c.execute("SELECT imported_by, incident_id FROM incident_partner_refs WHERE id = %s",
+                        (out["partner_id"],)).fetchone()
+        assert row == (operators["handler"], None)
+        with pytest.raises(psycopg.Error) as err:  # the same reference again
+            c.execute(RAW_IMPORT, (Jsonb(ref), Jsonb([])))
+        assert err.value.sqlstate == "CR409" and "already imported" in str(err.value)

@@ -50,7 +50,7 @@ class ExchangeService:
         or, when the document has no location in our force area, the other agency's incident as
         kept (PartnerIncidentView)."""
         self.ctx.require("incident.create", what="import incidents from partners")
-        return Importer(self.ctx, self._audit).run(document)
+        return Importer(self.ctx).run(document)
 
     def partner_incidents(self) -> list[PartnerIncidentView]:
         """Other agencies' incidents we keep but do not work (newest first)."""

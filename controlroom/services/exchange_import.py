@@ -8,6 +8,8 @@ Three outcomes, all in one transaction and all audited:
 - otherwise (no coordinates, outside the force, as NENA's call-transfer sample): it is kept as
   another agency's incident with its civic address, caller and log (no incident of ours).
 Components claiming our own agency must be copies of records we hold (eido_import.strip_own).
+The checks and reads happen here; every write is the one API action api.exchange_import
+(migration 0022), with the importer's identity from cr_actor().
 """
 from __future__ import annotations
 
@@ -16,11 +18,11 @@ from datetime import datetime
 from typing import Any, Optional
 
 from .. import eido, eido_import
-from ..errors import Conflict, InvalidInput
+from ..errors import InvalidInput
 from ..gazetteer import is_rural
-from .base import ServiceContext, Tx, to_json
+from .base import ServiceContext, Tx
 from .incident_sql import local_time
-from .incidents import CREATE_SQL, FLAG_NAMES, IncidentService, target_minutes
+from .incidents import FLAG_NAMES, IncidentService, target_minutes
 from .views import IncidentView
 
 PREFIX = "urn:emergency:uid:incidentid:"
@@ -60,9 +62,8 @@ def _when(at: Any) -> datetime | None:
 
 
 class Importer:
-    def __init__(self, ctx: ServiceContext, audit) -> None:
+    def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.audit = audit
 
     def run(self, document: Any) -> IncidentView | PartnerIncidentView:
         ctx = self.ctx
@@ -99,91 +100,53 @@ class Importer:
                            "AND incident_id IS NOT NULL ORDER BY id LIMIT 1", {"t": tracking}).scalar()
         return int(found) if found is not None else None
 
-    def _row_params(self, stored: dict[str, Any], plan: eido_import.Plan, sender: str) -> dict[str, Any]:
-        a = self.ctx.actor
-        return {"a": sender, "r": plan.reference[:200], "t": plan.tracking[:400], "d": to_json(stored),
-                "u": a.username, "c": a.console_id, "sent": _when(stored.get("lastUpdateTimeStamp")),
-                "summary": plan.summary, "type": plan.type_text, "address": plan.address, "lat": plan.lat,
-                "lon": plan.lon, "cname": plan.caller_name, "cphone": (plan.caller_phone or "")[:40] or None,
-                "urls": to_json(plan.urls), "log": to_json(plan.log)}
+    def _ref(self, stored: dict[str, Any], plan: eido_import.Plan, sender: str) -> dict[str, Any]:
+        return {"agency": sender, "reference": plan.reference[:200], "tracking_id": plan.tracking[:400],
+                "document": stored, "sent_at": stored.get("lastUpdateTimeStamp"), "summary": plan.summary,
+                "incident_type_text": plan.type_text, "address": plan.address, "lat": plan.lat, "lon": plan.lon,
+                "caller_name": plan.caller_name, "caller_phone": (plan.caller_phone or "")[:40] or None,
+                "urls": plan.urls}
 
-    _INSERT = ("INSERT INTO incident_partner_refs (incident_id, agency, reference, tracking_id, document, "
-               "imported_by, console_id, sent_at, summary, incident_type_text, address, lat, lon, caller_name, "
-               "caller_phone, urls, log) VALUES (:i, :a, :r, :t, CAST(:d AS jsonb), :u, :c, :sent, :summary, "
-               ":type, :address, :lat, :lon, :cname, :cphone, CAST(:urls AS jsonb), CAST(:log AS jsonb)) "
-               "RETURNING *")
+    @staticmethod
+    def _lines(plan: eido_import.Plan) -> list[dict[str, Any]]:
+        """The partner's records as stored (at, author, agency, text) with the line for our log."""
+        out = []
+        for e in plan.log:
+            at = _when(e.get("at"))
+            out.append({**e, "line": f"{e['author']} {local_time(at) if at else ''}: {e['text']}"[:4000]})
+        return out
 
-    def _refuse_duplicate(self, tx: Tx, sender: str, plan: eido_import.Plan) -> None:
-        taken = tx.execute("SELECT coalesce(i.urn, p.reference) FROM incident_partner_refs p "
-                           "LEFT JOIN incidents i ON i.id = p.incident_id WHERE p.agency = :a AND p.reference = :r",
-                           {"a": sender, "r": plan.reference[:200]}).scalar()
-        if taken:
-            raise Conflict(f"{sender} incident {plan.reference} was already imported as {taken}; "
-                           "nothing was imported again.", urn=taken)
+    def _call(self, tx: Tx, target: int | None, incident: dict[str, Any] | None, stored: dict[str, Any],
+              plan: eido_import.Plan, sender: str) -> dict[str, Any]:
+        return tx.call("api.exchange_import", target=target, incident=incident,
+                       ref=self._ref(stored, plan, sender), log=self._lines(plan))
+
+    def _incident(self, tx: Tx, iid: int) -> IncidentView:
+        row = tx.execute("SELECT * FROM incidents WHERE id = :i", {"i": iid}).mappings().one()
+        return IncidentService(self.ctx)._with_current_room(row)
 
     def _create(self, tx: Tx, stored: dict[str, Any], plan: eido_import.Plan, sender: str) -> IncidentView:
-        ctx, incidents = self.ctx, IncidentService(self.ctx)
+        incidents = IncidentService(self.ctx)
         if plan.incident_type is None:
             raise InvalidInput(f"Incident type '{plan.type_text or 'not given'}' is not in this force's catalogue "
                                "(resources/eido_registries.yaml). Nothing was imported.", field="incident_type")
-        self._refuse_duplicate(tx, sender, plan)
         try:
             params = incidents._validated(plan.channel, plan.incident_type, plan.summary, plan.lat, plan.lon,
                                           plan.grade, plan.caller_name, plan.caller_phone, plan.address,
                                           {f: f in plan.flags for f in FLAG_NAMES})
         except InvalidInput as exc:
             raise InvalidInput(f"{exc.message} Nothing was imported.", field=exc.field) from exc
-        params.update(incidents.actor_params(), prefix="TRN" if ctx.training else "TV",
-                      target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
-        row = tx.execute(CREATE_SQL, params).mappings().one()
-        tx.execute(self._INSERT, {"i": row["id"], **self._row_params(stored, plan, sender)})
-        self._log(tx, row["id"], plan, f"Received from {sender} as {plan.reference}", plan.log)
-        self.audit(tx, "incident.imported", f"incident:{row['id']}",
-                   {"agency": sender, "reference": plan.reference, "tracking": plan.tracking})
-        return incidents._with_current_room(row)
+        params["target_min"] = target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"]))
+        out = self._call(tx, None, params, stored, plan, sender)
+        return self._incident(tx, int(out["incident_id"]))
 
     def _attach(self, tx: Tx, iid: int, stored: dict[str, Any], plan: eido_import.Plan,
                 sender: str) -> IncidentView:
-        prior = tx.execute("SELECT id, sent_at, log FROM incident_partner_refs WHERE incident_id = :i AND agency = :a",
-                           {"i": iid, "a": sender}).mappings().first()
-        sent = _when(stored.get("lastUpdateTimeStamp"))
-        urn = tx.execute("SELECT urn FROM incidents WHERE id = :i", {"i": iid}).scalar()
-        params = self._row_params(stored, plan, sender)
-        if prior is None:
-            tx.execute(self._INSERT, {"i": iid, **params})
-            new = plan.log
-        elif prior["sent_at"] is not None and sent is not None and sent <= prior["sent_at"]:
-            raise Conflict(f"{sender} incident {plan.reference} was already imported as {urn} "
-                           "(this document is not newer); nothing was imported again.", urn=urn)
-        else:
-            seen = {(e.get("at"), e.get("text")) for e in prior["log"]}
-            new = [e for e in plan.log if (e.get("at"), e.get("text")) not in seen]
-            tx.execute("UPDATE incident_partner_refs SET document = CAST(:d AS jsonb), sent_at = :sent, "
-                       "reference = :r, log = CAST(:log AS jsonb), urls = CAST(:urls AS jsonb), imported_by = :u, "
-                       "console_id = :c, imported_at = now() WHERE id = :id", {**params, "id": prior["id"]})
-        self._log(tx, iid, plan, f"Update received from {sender} ({plan.reference})", new)
-        self.audit(tx, "incident.imported", f"incident:{iid}",
-                   {"agency": sender, "reference": plan.reference, "tracking": plan.tracking, "attached": True})
-        row = tx.execute("SELECT * FROM incidents WHERE id = :i", {"i": iid}).mappings().one()
-        return IncidentService(self.ctx)._with_current_room(row)
+        self._call(tx, iid, None, stored, plan, sender)
+        return self._incident(tx, iid)
 
     def _keep(self, tx: Tx, stored: dict[str, Any], plan: eido_import.Plan, sender: str) -> PartnerIncidentView:
-        self._refuse_duplicate(tx, sender, plan)
-        row = tx.execute(self._INSERT, {"i": None, **self._row_params(stored, plan, sender)}).mappings().one()
-        self.audit(tx, "incident.imported_partner", f"partner_incident:{row['id']}",
-                   {"agency": sender, "reference": plan.reference, "tracking": plan.tracking,
-                    "why": "no location in our force area"})
+        out = self._call(tx, None, None, stored, plan, sender)
+        row = tx.execute("SELECT * FROM incident_partner_refs WHERE id = :i",
+                         {"i": int(out["partner_id"])}).mappings().one()
         return partner_view(row)
-
-    def _log(self, tx: Tx, iid: int, plan: eido_import.Plan, headline: str, lines: list[dict[str, Any]]) -> None:
-        """The partner's records in our narrative log, marked as theirs (kind 'partner')."""
-        a = self.ctx.actor
-        rows = [("exchange", f"{headline}: {len(lines)} records"
-                 + (f"; links recorded, not fetched: {', '.join(plan.urls)}" if plan.urls else "") + ".")]
-        for e in lines:
-            at = _when(e.get("at"))
-            rows.append(("partner", f"{e['author']} {local_time(at) if at else ''}: {e['text']}"[:4000]))
-        for kind, line in rows:
-            tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                       "VALUES (:i, :u, :c, :k, :t)", {"i": iid, "u": a.username, "c": a.console_id,
-                                                       "k": kind, "t": line[:4000]})
