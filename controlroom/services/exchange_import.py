@@ -9,7 +9,7 @@ Three outcomes, all in one transaction and all audited:
   another agency's incident with its civic address, caller and log (no incident of ours).
 Components claiming our own agency must be copies of records we hold (eido_import.strip_own).
 The checks and reads happen here; every write is the one API action api.exchange_import
-(migration 0026), with the importer's identity from cr_actor().
+(migration 0027), with the importer's identity from cr_actor().
 """
 from __future__ import annotations
 

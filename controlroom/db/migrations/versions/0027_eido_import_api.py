@@ -1,7 +1,7 @@
 """exchange: importing a partner's EIDO document is one API action, api.exchange_import
 
-Revision ID: 0026
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 
 The service checks the document first (limits, strict schema, $refs, records in our name, the
 embedded XML) and works out what it says; this function does every write in one call, with the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0026"
-down_revision = "0025"
+revision = "0027"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
