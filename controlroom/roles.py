@@ -13,7 +13,8 @@ _DESPATCHER = _HANDLER | {
 }
 _SUPERVISOR = _DESPATCHER | {"incident.downgrade_g1", "incident.signoff_downgrade", "room.transfer_area",
                              "contact.supervise", "reference.edit",
-                             "intel.supervise", "workforce.view"}
+                             "intel.supervise", "workforce.view",
+                             "workforce.publish"}
 _INSPECTOR = _SUPERVISOR | {
     "command.accept_firearms", "command.authorise_armed", "command.declare_major",
     "command.assign_role", "command.decision", "command.methane", "room.take_over", "room.hand_back",

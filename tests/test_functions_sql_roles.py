@@ -103,3 +103,17 @@ def test_recovery_over_raw_sql_needs_a_despatcher_and_a_skip_reason(db_url, oper
         assert err.value.sqlstate == "CR400"
     assert job["requested_by"] == me
     assert sql(db_url, "SELECT username FROM audit_log WHERE entity = %s", (f"recovery:{job['id']}",)) == [(me,)]
+
+
+def test_only_supervisors_publish_workforce_plans_over_raw_sql(db_url, operators):
+    pub = ("SELECT api.workforce_publish(p_line => '999', p_horizon => 'short', p_week_start => %s, "
+           "p_origin => %s, p_summary => %s)")
+    args = (date(2026, 11, 23), date(2026, 11, 9), Jsonb({"staff_hours_required": 1, "staff_hours_rostered": 1,
+                                                          "intervals_short": 0, "worst_gap": 0,
+                                                          "forecast_contacts": 1}))
+    with connect_as(db_url, operators["despatcher"]) as c:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            c.execute(pub, args)
+    with connect_as(db_url, operators["super"]) as c:
+        row = c.execute(pub, args).fetchone()[0]
+    assert row["published_by"] == operators["super"]

@@ -134,3 +134,22 @@ def test_dashboard_draws_band_actual_required_rostered_and_gap(qtbot, open_as, h
     dash.line.setCurrentIndex(dash.line.findData("101"))
     dash.refresh()
     qtbot.waitUntil(lambda: dash.plan.line == "101", timeout=60_000)
+
+
+def test_a_supervisor_publishes_the_plan_evented_and_audited(open_as, history, db_url):
+    from .helpers import sql, wait_for
+    sup = open_as("super.north")
+    watcher = open_as("inspector.south")
+    seen = []
+    watcher.events.subscribe(lambda ev: seen.append(ev) if ev.kind == "workforce.published" else None)
+    plan = sup.workforce.plan(line="101", horizon="short")
+    pub = sup.workforce.publish(plan)
+    assert pub.published_by == "super.north" and pub.intervals_short == plan.intervals_short
+    assert pub.staff_hours_required == plan.staff_hours_required
+    assert wait_for(lambda: any(e.entity_id == str(pub.id) for e in seen))
+    assert watcher.workforce.published(week_start=plan.week_start)[0].id == pub.id
+    rows = sql(db_url, "SELECT username, details->>'line' FROM audit_log WHERE action = 'workforce.published' "
+                       "AND entity = %s", (f"workforce:{pub.id}",))
+    assert rows == [("super.north", "101")]
+    stored = sql(db_url, "SELECT jsonb_array_length(summary->'required') FROM workforce_plans WHERE id = %s", (pub.id,))
+    assert stored == [(len(plan.starts),)]

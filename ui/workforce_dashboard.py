@@ -45,13 +45,20 @@ class WorkforceDashboard(QWidget):
         self.week.userDateChanged.connect(lambda _d: setattr(self, "use_latest", False))
         go = QPushButton("Forecast")
         go.clicked.connect(self.refresh)
+        self.publish_btn = QPushButton("Publish to rooms")
+        self.publish_btn.setEnabled(False)
+        self.publish_btn.clicked.connect(self.publish)
+        self.published = QLabel("")
+        self.published.setTextFormat(Qt.PlainText)
         self.summary = QLabel("")
         self.summary.setTextFormat(Qt.PlainText)
         self.summary.setWordWrap(True)
         top = QHBoxLayout()
-        for w in (QLabel("Line"), self.line, QLabel("Horizon"), self.horizon, QLabel("Week from"), self.week, go):
+        for w in (QLabel("Line"), self.line, QLabel("Horizon"), self.horizon, QLabel("Week from"), self.week, go,
+                  self.publish_btn):
             top.addWidget(w)
         top.addStretch(1)
+        top.addWidget(self.published)
         pg.setConfigOptions(antialias=True, background="w", foreground="k")
         self.plots = pg.GraphicsLayoutWidget()
         self.demand = self.plots.addPlot(row=0, col=0, title="Contacts per 15 minutes: forecast (80 % band) and actual",
@@ -85,7 +92,9 @@ class WorkforceDashboard(QWidget):
         lay.addLayout(top)
         lay.addWidget(self.summary)
         lay.addWidget(self.plots, 1)
+        ctx.bridge.event.connect(self._on_event)
         self.refresh()
+        self._load_published()
 
     def refresh(self) -> None:
         line, horizon = self.line.currentData(), self.horizon.currentData()
@@ -96,8 +105,28 @@ class WorkforceDashboard(QWidget):
         run_op(self, lambda: svc.plan(line=line, horizon=horizon, week_start=week), on_done=self.show_plan,
                on_error=lambda e: self.summary.setText(str(e)))
 
+    def publish(self) -> None:
+        plan = self.plan
+        if plan is not None:
+            run_op(self, lambda: self.ctx.session.workforce.publish(plan), on_done=self._show_published,
+                   on_error=lambda e: self.published.setText(str(e)))
+
+    def _on_event(self, ev: Any) -> None:
+        if ev.kind == "workforce.published":
+            self._load_published()
+
+    def _load_published(self) -> None:
+        svc = self.ctx.session.workforce
+        run_op(self, lambda: svc.published(limit=1),
+               on_done=lambda ps: self._show_published(ps[0]) if ps else None)
+
+    def _show_published(self, p: Any) -> None:
+        self.published.setText(f"Published: {p.line} {p.week_start:%d %b} by {p.published_by} at "
+                               f"{p.published_at:%H:%M} ({p.intervals_short} intervals short)")
+
     def show_plan(self, plan: Any) -> None:
         self.plan = plan
+        self.publish_btn.setEnabled(True)
         x = np.array([s.timestamp() for s in plan.starts])
         self.week.blockSignals(True)
         self.week.setDate(QDate(plan.week_start.year, plan.week_start.month, plan.week_start.day))

@@ -15,7 +15,7 @@ from .records_exchange import IncidentPartnerRef, QaReview  # noqa: F401  (issue
 from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
 from .standards import GradeSignoff, IncidentPrompt, VictimPromise  # noqa: F401  (issue 14)
 from .functions import (IntelCheck, RecoveryJob, RecoveryOffer, RecoveryOperator, RefDocument,  # noqa: F401
-                        RefDocumentLink, RefDocumentVersion)  # (issue 23)
+                        RefDocumentLink, RefDocumentVersion, WorkforcePlan)  # (issue 23)
 from .geodata import Address, GeoConfig, Postcode, RoadEdge, RoadNode  # noqa: F401  (issue 22)
 
 __all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",

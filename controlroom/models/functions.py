@@ -1,4 +1,4 @@
-"""The control room's other functions (issue 23; migrations 0016, 0017, 0019): reference database,
+"""The control room's other functions (issue 23; migrations 0016, 0017, 0019, 0026): reference database,
 intelligence checks. Writes go through api functions; these classes describe the tables."""
 from __future__ import annotations
 
@@ -136,3 +136,17 @@ class RecoveryOffer(Base):
     decided_at: Mapped[Optional[datetime]] = mapped_column(TS)
     decided_by: Mapped[Optional[str]] = mapped_column(String(64))
     skip_reason: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class WorkforcePlan(Base):
+    """A week's forecast and staffing gap as a supervisor published it to the rooms."""
+
+    __tablename__ = "workforce_plans"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    line: Mapped[str] = mapped_column(String(32))
+    horizon: Mapped[str] = mapped_column(String(12))
+    week_start: Mapped[date] = mapped_column(Date)
+    origin: Mapped[date] = mapped_column(Date)
+    published_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    published_by: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict] = mapped_column(JSONB)

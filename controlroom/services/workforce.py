@@ -154,12 +154,68 @@ class WorkforceService:
                 actual += seen[ch].to_numpy()
         end_seen = span[1]
         actual = np.where(np.array([s + fc.SLOT <= end_seen for s in starts]), actual, np.nan)
-        need = staffing.required_series(mean, spec)
+        need = staffing.required_series(mean, spec)  # Erlang C per interval
         return StaffingPlan(line=line, label=spec.label, horizon=horizon, origin=origin, week_start=week_start,
                             starts=tuple(starts), forecast=mean, lower=lower, upper=upper, actual=actual,
                             agents=np.array([r.agents for r in need]), required=np.array([r.staff for r in need]),
                             rostered=staffing.rostered(starts, line),
                             service_level=np.array([r.service_level for r in need]))
+
+    def publish(self, plan: StaffingPlan) -> PublishedPlan:
+        """Publish the week's staffing gap to the rooms (supervisors; evented and audited)."""
+        self.ctx.require("workforce.publish", entity=f"workforce:{plan.line}", what="publish workforce plans")
+        with self.ctx.single() as tx:
+            p = tx.call("api.workforce_publish", line=plan.line, horizon=plan.horizon, week_start=plan.week_start,
+                        origin=plan.origin, summary=_summary(plan))
+        return _published(p)
+
+    def published(self, *, week_start: date | None = None, limit: int = 20) -> list[PublishedPlan]:
+        """Plans published, newest first (for a week, or all recent ones)."""
+        with self.ctx.read() as conn:
+            rows = conn.execute(text(
+                "SELECT id, line, horizon, week_start, origin, published_at, published_by, summary "
+                "FROM workforce_plans WHERE CAST(:w AS date) IS NULL OR week_start = :w ORDER BY id DESC LIMIT :n"),
+                {"w": week_start, "n": max(1, min(int(limit), 200))}).mappings()
+            return [_published(dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class PublishedPlan:
+    id: int
+    line: str
+    horizon: str
+    week_start: date
+    origin: date
+    published_at: datetime
+    published_by: str
+    staff_hours_required: float
+    staff_hours_rostered: float
+    intervals_short: int
+    worst_gap: int
+    forecast_contacts: float
+
+
+def _published(row: dict) -> PublishedPlan:
+    s = row.get("summary") or row
+    return PublishedPlan(id=row["id"], line=row["line"], horizon=row["horizon"],
+                         week_start=_as_date(row["week_start"]), origin=_as_date(row["origin"]),
+                         published_at=row["published_at"] if isinstance(row["published_at"], datetime)
+                         else datetime.fromisoformat(row["published_at"]), published_by=row["published_by"],
+                         staff_hours_required=float(s["staff_hours_required"]),
+                         staff_hours_rostered=float(s["staff_hours_rostered"]),
+                         intervals_short=int(s["intervals_short"]), worst_gap=int(s["worst_gap"]),
+                         forecast_contacts=float(s["forecast_contacts"]))
+
+
+def _as_date(v: object) -> date:
+    return v if isinstance(v, date) else date.fromisoformat(str(v))
+
+
+def _summary(plan: StaffingPlan) -> dict:
+    return {"staff_hours_required": plan.staff_hours_required, "staff_hours_rostered": plan.staff_hours_rostered,
+            "intervals_short": plan.intervals_short, "worst_gap": int(min(plan.gap.min(), 0)),
+            "forecast_contacts": round(float(plan.forecast.sum()), 1),
+            "required": [int(x) for x in plan.required], "rostered": [int(x) for x in plan.rostered]}
 
 
 def _real_time(f: fc.IntervalForecast, actual: np.ndarray, starts: list[datetime]) -> np.ndarray:
