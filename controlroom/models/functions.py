@@ -1,4 +1,4 @@
-"""The control room's other functions (issue 23; migrations 0016, 0017, 0019, 0026): reference database,
+"""The control room's other functions (issue 23; migrations 0016, 0017, 0019, 0028): reference database,
 intelligence checks. Writes go through api functions; these classes describe the tables."""
 from __future__ import annotations
 
