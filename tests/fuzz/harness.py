@@ -23,7 +23,8 @@ MAX_MESSAGE = 1_500  # a message the operator can read in a dialog, not a 100 kB
 # Rows written by something other than the call under test (telemetry tables are still counted).
 # consoles: presence/heartbeat threads of the open sessions touch last_seen in the background.
 # events: compared by its tail below (minus background telemetry); audit_log: by its tail too.
-SKIP_TABLES = {"audit_log", "alembic_version", "consoles", "events"}
+# event_head: the ordering row (seq, audit id, chain head) moves with every audit row, refusals included
+SKIP_TABLES = {"audit_log", "alembic_version", "consoles", "events", "event_head"}
 # Unaudited telemetry the sessions' own background threads emit while a call runs.
 BACKGROUND_KINDS = ("console.presence", "console.heartbeat")
 
