@@ -10,7 +10,7 @@ from controlroom.errors import Conflict, InvalidInput, NotPermitted
 from controlroom.services.talkgroups import release_on_close
 
 from .conftest import MK, OXFORD
-from .helpers import wait_for
+from .helpers import sql, wait_for
 
 POOL = [f"TV-INC-{i:02d}" for i in range(1, 17)]
 
@@ -260,11 +260,14 @@ def test_armed_unit_on_incident_without_dedicated_group_is_warned(north):
 def test_training_console_allocates_only_training_groups(fresh_db_url, open_as):
     live = open_as("despatch.north", url=fresh_db_url)
     inc = new_incident(live)
-    live.ctx.training = True  # a training database has the same catalogue; flip the console's mode
+    live.ctx.training = True  # the console claiming training changes nothing: the database decides
+    assert live.talkgroups.allocate(inc.id).kind == "incident"
+    # a training database has the same catalogue: make this one a training database
+    sql(fresh_db_url, "UPDATE meta SET value = 'training' WHERE key = 'mode'")
     tg = live.talkgroups.allocate(inc.id)
     assert tg.kind == "training" and tg.name.startswith("TRN-")
     with pytest.raises(InvalidInput, match="live talk group; a training console may not"):
-        live.talkgroups.allocate(inc.id, name="TV-INC-01")
+        live.talkgroups.allocate(inc.id, name="TV-INC-02")
 
 
 def test_closing_an_incident_releases_its_groups_end_to_end(north, open_as):
