@@ -23,7 +23,7 @@ MAX_UNITS_PER_MOVE = 200
 _NAME = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,39}$")
 _CALLSIGN = re.compile(r"^[A-Z0-9]{1,16}$")
 
-# Every write is ONE database API function (migration 0027, api.talkgroup_*): exclusivity (SKIP
+# Every write is ONE database API function (migration 0029, api.talkgroup_*): exclusivity (SKIP
 # LOCKED + `incident_id IS NULL` under the row lock + the partial unique indexes of 0007), the pool
 # by the database's own mode (live: incident groups, training: training groups), the rows, the
 # incident/radio log lines and the talkgroup.* event are all the database's.

@@ -1,7 +1,7 @@
 """api: talk groups (allocate / release / move units / patch / unpatch / radio log) in the database
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0029
+Revises: 0028
 
 Each write is ONE SECURITY DEFINER function (issue 19), despatchers and up. Exclusivity stays the
 database's: a free pool group is taken with SKIP LOCKED and `incident_id IS NULL` re-checked under
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0027"
-down_revision = "0026"
+revision = "0029"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
