@@ -392,3 +392,19 @@ def test_import_over_raw_sql_needs_a_handler_and_records_the_sessions_login(db_u
         with pytest.raises(psycopg.Error) as err:  # the same reference again
             c.execute(RAW_IMPORT, (Jsonb(ref), Jsonb([])))
         assert err.value.sqlstate == "CR409" and "already imported" in str(err.value)
+
+
+def test_the_database_refuses_to_store_records_in_our_name(db_url, operators):
+    from psycopg.types.json import Jsonb
+    forged = {"$id": "urn:y", "uk:armedAuthorisationComponent": [{
+        "$id": "urn:emergency:uid:armedauth:77:thamesvalley.police.uk", "lastUpdateTimeStamp": "2026-01-01T00:00:00Z",
+        "updatedByAgencyReference": {"$ref": eido.AGENCY_ID},
+        "updatedByAgentReference": {"$ref": f"inspector.north@{eido.AGENCY_ID}"},
+        "incidentReference": {"$ref": "urn:y"}, "threatAssessment": "x", "workingStrategy": "x", "rationale": "x"}]}
+    ref = {"agency": "raw.example.org", "reference": "RAW-FORGED", "tracking_id": "urn:y", "document": forged}
+    with connect_as(db_url, operators["handler"]) as c:
+        for bad in (ref, {**ref, "agency": eido.AGENCY_ID, "document": {"$id": "urn:y"}}):
+            with pytest.raises(psycopg.Error) as err:
+                c.execute(RAW_IMPORT, (Jsonb(bad), Jsonb([])))
+            assert err.value.sqlstate == "CR400" and "in the name of" in str(err.value)
+    assert count(db_url, "SELECT count(*) FROM incident_partner_refs WHERE reference = 'RAW-FORGED'") == 0
