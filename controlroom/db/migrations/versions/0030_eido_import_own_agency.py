@@ -1,7 +1,7 @@
 """exchange: the database refuses a stored partner document that holds records in our own name
 
-Revision ID: 0029
-Revises: 0028
+Revision ID: 0030
+Revises: 0029
 
 api.exchange_import (0027) trusted the service to leave out the records that claim our agency
 (after checking them against ours). A raw SQL client in the handler group could skip that. Now
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0029"
-down_revision = "0028"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
