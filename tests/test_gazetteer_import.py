@@ -137,7 +137,7 @@ def test_full_import_replaces_and_merge_updates(db_url, tmp_path, imported):
         assert c.execute("SELECT count(*) FROM addresses").fetchone()[0] == 2
         # the swapped-in table keeps its indexes under their names
         idx = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'addresses'")}
-        assert {"addresses_pkey", "ix_addresses_postcode", "ix_addresses_building_trgm"} <= idx
+        assert {"addresses_pkey", "ix_addresses_postcode", "ix_addresses_building_fts"} <= idx
     Importer(db_url).addresses([fx.write_addressbase(tmp_path / "all.csv", rows)])  # back for the others
 
 

@@ -12,13 +12,20 @@ Handlers run on a worker thread (ui.command_line): they only call services and r
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from controlroom.errors import InvalidInput
 from controlroom.models.resources import UNIT_STATUSES
 
 from .command_line import COMMANDS
 from .commands_incidents import resolve
+
+
+def eta_text(r: Any) -> str:
+    """'7 min by road' over the imported road network, else '≈ 9 min (estimate)' and says so."""
+    mins = f"{r.eta_s / 60:.0f} min"
+    return f"{mins} by road" if getattr(r, "eta_basis", "estimate") == "road network" else f"≈ {mins} (estimate)"
+
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
@@ -92,7 +99,7 @@ def recommend(ctx: "ConsoleContext", args: str) -> str:
     recs = ctx.session.despatch.recommend(inc.id)
     if not recs:
         return f"{inc.urn}: no available unit with the needed capability."
-    shown = "; ".join(f"{r.callsign} {r.eta_s / 60:.0f} min ({r.distance_m / 1000:.1f} km)"
+    shown = "; ".join(f"{r.callsign} {eta_text(r)} ({r.distance_m / 1000:.1f} km)"
                       + (" other room" if r.other_room else "") for r in recs)
     return f"{inc.urn}: {shown}"
 

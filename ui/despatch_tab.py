@@ -18,6 +18,7 @@ from controlroom.errors import ControlRoomError, Conflict
 from controlroom.models.resources import CAPABILITIES
 
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
+from .commands_despatch import eta_text
 from .table_model import RowTableModel
 from . import palette
 from .despatch_assigned import AssignedModel, ClearDialog, assigned_row, id_of
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .context import ConsoleContext
 
 COLUMNS = ("Callsign", "Capabilities", "Status", "Distance", "ETA", "Room")
+
 REFRESH_KINDS = ("unit.", "despatch.", "command.", "incident.updated", "room.")
 
 
@@ -56,7 +58,7 @@ class RecommendationModel(RowTableModel):
         r, col = self.rows[index.row()], index.column()
         if role == Qt.DisplayRole:
             return (r.callsign, " ".join(r.capabilities), palette.UNIT_STATUS_LABELS.get(r.status, r.status),
-                    f"{r.distance_m / 1000:.1f} km", f"{r.eta_s / 60:.0f} min",
+                    f"{r.distance_m / 1000:.1f} km", eta_text(r),
                     f"{palette.ROOM_LABELS.get(r.room_code, r.room_code or '?').split(' ')[0]}"
                     + (" (other room)" if r.other_room else ""))[col]
         if role == Qt.BackgroundRole and col == 2:

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 KEEP_TABLES = frozenset({
     "alembic_version", "meta", "rooms", "areas", "users", "units", "talk_groups", "consoles",
     "room_presence", "gazetteer", "training_unit_baseline",
+    # the force's geography (issue 22): imported into a training database with the same CLI
+    "addresses", "postcodes", "geo_config", "road_nodes", "road_edges",
 })
 # Copied from the live database, parents first. Operational columns are cleared on the way in.
 COPY_TABLES = ("rooms", "areas", "users", "units", "talk_groups")

@@ -249,11 +249,14 @@ def _swap_in(cur: psycopg.Cursor, live: str, load: str) -> None:
         WHERE c.oid = '{live}'::regclass AND a.grantee <> 0 AND a.grantee <> c.relowner""").fetchall()
     names = [r[0] for r in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
                                        "AND tablename = %s", (load,)).fetchall()]
+    options = cur.execute(f"SELECT reloptions FROM pg_class WHERE oid = '{live}'::regclass").fetchone()[0] or []
     cur.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
     cur.execute(f"DROP TABLE {live}")
     cur.execute(f"ALTER TABLE {load} RENAME TO {live}")
     for n in names:
         cur.execute(f"ALTER INDEX {n} RENAME TO {n.replace(load, live) if n == load + '_pkey' else n[:-5]}")
+    if options:  # e.g. parallel_workers = 0 (suggestions are tiny OLTP reads)
+        cur.execute(f"ALTER TABLE {live} SET ({', '.join(options)})")
     for grantee, priv in grants:
         cur.execute(sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(priv), sql.Identifier(live),
                                                            sql.Identifier(grantee)))

@@ -5,9 +5,11 @@ postcode; a house number on a street ("12 Midsummer Boulevard"); places, streets
 town) and landmarks whose words start with what was typed; typo-tolerant names (pg_trgm) when the
 word prefixes found too little; building names of properties.
 
-Every branch is an index probe with a LIMIT (btree on the postcode, GIN full-text on the
-gazetteer, GiST trigram KNN on building names), so the cost does not grow with the number of
-addresses: see tests/perf/test_gazetteer_perf.py (1.5 M addresses).
+Every branch is an index probe with a LIMIT (btree on the postcode and on whole-name prefixes,
+GIN full-text on the gazetteer and on building names), so the cost does not grow with the number of
+addresses: see tests/perf/test_gazetteer_perf.py (1.5 M addresses). The typo-tolerant branch
+(pg_trgm) runs only when the exact branches found fewer than asked for: gated on their count in
+the same statement, so it costs nothing when the call handler types a name correctly.
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ NAMES_SQL = f"""
 SHORT_SQL = f"""
 (SELECT CASE WHEN lower(name) = :ql THEN 4 ELSE 5 END, kind, {_G_LABEL}, lat, lon, area_code,
         NULL::bigint, postcode, {_G_REF}, 1.0::float8, 0
- FROM gazetteer WHERE lower(name) LIKE :prefix ORDER BY lower(name) LIMIT :limit)
+ FROM gazetteer WHERE lower(name) LIKE :prefix ORDER BY lower(name) USING ~<~ LIMIT :limit)
 """
 
 FUZZY_SQL = f"""
@@ -73,9 +75,10 @@ FUZZY_SQL = f"""
 """
 
 BUILDING_SQL = """
-(SELECT 8, 'address', label, lat, lon, area_code, uprn, postcode, NULL, (1 - (building_name <-> :q))::float8, 0
- FROM addresses WHERE building_name IS NOT NULL AND building_name % :q
- ORDER BY building_name <-> :q LIMIT :limit)
+(SELECT 8, 'address', label, lat, lon, area_code, uprn, postcode, NULL, 1.0::float8, 0
+ FROM addresses WHERE building_name IS NOT NULL
+   AND to_tsvector('simple', building_name) @@ to_tsquery('simple', :tsq)
+ ORDER BY length(building_name), label LIMIT :limit)
 """
 
 
@@ -104,23 +107,42 @@ def build(q: str, limit: int) -> tuple[str, dict[str, Any]]:
         if rest:
             parts.append(NUMBERED_SQL)
             params.update(num=m.group(1), rest_tsq=rest)
-    if len(ql) < 3:
-        parts.append(SHORT_SQL)
-    elif words:
-        parts.append(NAMES_SQL)
+    # Stage 1 (always): postcode, house number + street, whole-name prefix (btree, LIMIT).
+    # Stage 2 (only if stage 1 found fewer than asked): word prefixes anywhere in a name or its
+    # town (GIN full-text), building names (GIN full-text). Stage 3 (only if still too few):
+    # typo-tolerant names (pg_trgm). Each later stage is gated on the count of the earlier ones
+    # inside the same statement: a one-time filter, so a skipped stage costs nothing.
+    parts.append(SHORT_SQL)
+    stage2, stage3 = [], []
+    if words and len(ql) >= 3:
         params["tsq"] = tsquery(words)
-        parts.append(FUZZY_SQL)
+        stage2.append(NAMES_SQL)
         if not pc:
-            parts.append(BUILDING_SQL)
-    else:
-        parts.append(SHORT_SQL)
-    union = "\nUNION ALL\n".join(parts)
+            stage2.append(BUILDING_SQL)
+    if words and len(ql) >= 4:
+        stage3.append(FUZZY_SQL)
+    cols = _COLS
+
+    def stage(branches: list[str], gate: str) -> str:
+        return "\nUNION ALL\n".join(f"SELECT * FROM {b.strip()} b{i}({cols}) WHERE {gate}"
+                                     for i, b in enumerate(branches))
+
+    exact = "\nUNION ALL\n".join(parts)
+    sql = f"WITH s1 AS MATERIALIZED (SELECT * FROM ({exact}) e({cols}))"
+    union = "SELECT * FROM s1"
+    if stage2:
+        sql += f", s2 AS MATERIALIZED ({stage(stage2, '(SELECT count(*) FROM s1) < :limit')})"
+        union += " UNION ALL SELECT * FROM s2"
+    if stage3:
+        gate = "(SELECT count(*) FROM s1) + " + ("(SELECT count(*) FROM s2)" if stage2 else "0") + " < :limit"
+        sql += f", s3 AS MATERIALIZED ({stage(stage3, gate)})"
+        union += " UNION ALL SELECT * FROM s3"
     # One row per thing found, in its best tier (a name found by prefix is not repeated by the
     # fuzzy branch; a street both OS Open Names and the address file list appears once).
-    sql = (f"SELECT DISTINCT ON (kind, name, uprn) {_COLS} FROM ({union}) x({_COLS}) "
-           f"ORDER BY kind, name, uprn, tier, score DESC")
-    return (f"SELECT {_COLS} FROM ({sql}) y ORDER BY tier, pos, score DESC, {_KIND_RANK}, length(name), name "
-            "LIMIT :limit", params)
+    sql += (f" SELECT {cols} FROM (SELECT DISTINCT ON (kind, name, uprn) {cols} FROM ({union}) x "
+            f"ORDER BY kind, name, uprn, tier, score DESC) y "
+            f"ORDER BY tier, pos, score DESC, {_KIND_RANK}, length(name), name LIMIT :limit")
+    return sql, params
 
 
 def _like_escape(s: str) -> str:

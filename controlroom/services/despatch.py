@@ -1,6 +1,7 @@
 """Despatch service: assign / arrive / clear / divert units, and recommend the nearest capable."""
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,8 @@ from .base import ServiceContext
 from .units import UnitView, callsign_field, shared_index, unit_view
 from .validate import code_field, int_id, text_field
 from .views import IncidentView, view_from
+
+log = logging.getLogger(__name__)
 
 # Every despatch write is one database API function (migration 0022): it locks the unit and the
 # incident, enforces the rules (free or divertable unit, open incident, THE FIREARMS GATE: no armed
@@ -63,6 +66,9 @@ class Recommendation:
     other_room: bool = False  # from the other control room's area (virtual room)
     lat: Optional[float] = None
     lon: Optional[float] = None
+    # 'road network' (drive time over the force's imported roads) or 'estimate' (straight line x
+    # road factor / typical speed): the operator is told which.
+    eta_basis: str = "estimate"
 
 
 def _retry_deadlock(fn: Any) -> Any:
@@ -188,17 +194,42 @@ class DespatchService:
         else:
             capability = code_field(capability, "Capability", field="capability", allowed=CAPABILITIES)
         self.index.ensure_built(self._load_units)
-        hits = self.index.nearest(inc["lat"], inc["lon"], capability, limit=limit,
+        roads = self._road_graph()
+        # With a road network, a wider straight-line shortlist is re-ranked by drive time (the
+        # nearest as the crow flies is often not the quickest across a river or a motorway).
+        hits = self.index.nearest(inc["lat"], inc["lon"], capability,
+                                  limit=limit if roads is None else max(limit * 5, 25),
                                   max_distance_m=float(policy().get("max_distance_km", 150)) * 1000)
+        etas = {}
+        if roads is not None:
+            # The search stops at three times the slowest shortlisted estimate: far enough for a
+            # detour, never the whole force.
+            cutoff = min(3 * 3600.0, 3 * max((h.eta_s for h in hits), default=600.0) + 300)
+            etas = roads.etas_to(inc["lat"], inc["lon"], [(h.unit.callsign, h.unit.lat, h.unit.lon) for h in hits],
+                                 cutoff_s=cutoff)
         rooms = self.ctx.area_rooms
         inc_room = rooms.get(inc["area_code"], inc["room_code"])
         out = []
         for h in hits:
             u = h.unit
             room = rooms.get(u.area_code or u.home_area_code or "")
+            road = etas.get(u.callsign)
             out.append(Recommendation(u.callsign, u.capabilities, u.status, round(h.distance_m, 1),
-                                      round(h.eta_s, 1), room, u.area_code, room != inc_room, u.lat, u.lon))
-        return out
+                                      round(road.eta_s if road else h.eta_s, 1), room, u.area_code,
+                                      room != inc_room, u.lat, u.lon,
+                                      eta_basis="road network" if road else "estimate"))
+        out.sort(key=lambda r: (r.eta_s, r.callsign))
+        return out[:limit]
+
+    def _road_graph(self) -> Any:
+        """The force's road graph if one is imported (loaded once per process), else None."""
+        from ..geo.roads import graph_for
+
+        try:
+            return graph_for(self.ctx.engine, self.ctx.read)
+        except Exception:  # a broken graph must not stop recommendations: the estimate stays
+            log.exception("road graph not usable; ETAs are estimates")
+            return None
 
     def _incident(self, incident_id: int) -> dict[str, Any]:
         inc = self._incidents.get(incident_id)
