@@ -1,7 +1,7 @@
 """real geography: address gazetteer (UPRN addresses, postcodes, streets), base-map and road config
 
-Revision ID: 0028
-Revises: 0027
+Revision ID: 0024
+Revises: 0023
 
 Consoles only read these tables; the importers (`python -m controlroom.geo import …`) run as the
 schema owner from the command line, and the base-map choice is written by the owner's CLI too.
@@ -12,8 +12,8 @@ import json
 
 from alembic import op
 
-revision = "0028"
-down_revision = "0027"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
