@@ -1,7 +1,7 @@
 """gazetteer search at force scale: building names by full text, no parallel scans for suggestions
 
-Revision ID: 0030
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 
 Measured at 1.5 M addresses (tests/perf/test_gazetteer_perf.py): a GiST trigram KNN over building
 names cost 40-100 ms per keystroke; a GIN full-text index on them answers word prefixes in
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0030"
-down_revision = "0029"
+revision = "0031"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
