@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from ..errors import ControlRoomError, InvalidInput
 from . import handoff
-from .base import ServiceContext, Tx
+from .base import ServiceContext
 from .validate import text_field
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,9 @@ class RoomService:
             pass  # DB gone: the TTL retires this console instead
 
     # -- areas changing hands ------------------------------------------------------------------
+    # One database API call each (migration 0030): the database checks the group, moves the
+    # areas and their open incidents, records area_transfers and the incidents' log lines, and
+    # emits the room.* event; the room taken over to is the caller's own (never a parameter).
     def transfer_area(self, area_code: str, to_room: str, *, reason: str) -> TransferView:
         """Move one area (and its open incidents) to another room (supervisor and above)."""
         ctx = self.ctx
@@ -228,89 +231,31 @@ class RoomService:
             raise InvalidInput(f"Room '{to_room}' is not recognised. Rooms are: {', '.join(sorted(names))}.",
                                field="to_room")
         why = text_field(reason, "Reason", field="reason", max_len=500)
-        with ctx.tx() as tx:
-            current = tx.execute("SELECT room_code FROM areas WHERE code = :a FOR UPDATE",
-                                 {"a": area_code}).scalar_one()
-            if current == to_room:
-                raise InvalidInput(f"{area_code} is already handled by the {names[to_room]}.",
-                                   field="to_room")
-            view = self._move(tx, "transfer", {area_code: (current, to_room)}, why, to_room=to_room)
-        return self._applied(view)
+        return self._call("api.room_transfer_area", area_code=area_code, to_room=to_room, reason=why)
 
     def take_over_all(self, *, reason: str) -> TransferView:
         """Business continuity: every area moves to the caller's room in one transaction (inspector)."""
         ctx = self.ctx
         ctx.require("room.take_over", entity="areas:all", what="take over all areas")
-        me = ctx.actor.room_code
-        if me is None:
+        if ctx.actor.room_code is None:
             raise InvalidInput("You have no home room, so there is no room to take the areas over to.")
         why = text_field(reason, "Reason", field="reason", max_len=500)
-        with ctx.tx() as tx:
-            rows = tx.execute("SELECT code, room_code FROM areas WHERE room_code <> :me ORDER BY code "
-                              "FOR UPDATE", {"me": me}).all()
-            if not rows:
-                raise InvalidInput(f"The {self.room_names().get(me, me)} already handles every area.")
-            view = self._move(tx, "take_over", {c: (r, me) for c, r in rows}, why, to_room=me)
-        return self._applied(view)
+        return self._call("api.room_take_over", reason=why)
 
     def hand_back(self, *, reason: str | None = None) -> TransferView:
         """Restore the normal split: every area back to its home room (inspector)."""
         ctx = self.ctx
         ctx.require("room.hand_back", entity="areas:all", what="hand areas back to their rooms")
         why = text_field(reason, "Reason", field="reason", max_len=500, required=False)
-        with ctx.tx() as tx:
-            rows = tx.execute("SELECT code, room_code, home_room_code FROM areas "
-                              "WHERE room_code <> home_room_code ORDER BY code FOR UPDATE").all()
-            if not rows:
-                raise InvalidInput("Every area is already with its normal room; nothing to hand back.")
-            view = self._move(tx, "hand_back", {c: (r, h) for c, r, h in rows}, why, to_room=None)
-        return self._applied(view)
+        return self._call("api.room_hand_back", reason=why)
 
-    def _move(self, tx: Tx, kind: str, moved: dict[str, tuple[str, str]], reason: str | None,
-              *, to_room: str | None) -> TransferView:
-        a = self.ctx.actor
-        codes = list(moved)
-        tx.execute("UPDATE areas AS a SET room_code = m.to_room FROM unnest(CAST(:codes AS text[]), "
-                   "CAST(:tos AS text[])) AS m(code, to_room) WHERE a.code = m.code",
-                   {"codes": codes, "tos": [moved[c][1] for c in codes]})
-        # Open incidents follow their area; closed ones keep the room that handled them.
-        inc = tx.execute("UPDATE incidents AS i SET room_code = a.room_code FROM areas a "
-                         "WHERE a.code = i.area_code AND i.area_code = ANY(:codes) "
-                         "AND i.status <> 'closed' AND i.room_code <> a.room_code "
-                         "RETURNING i.id, i.area_code", {"codes": codes}).all()
-        ids = sorted(r[0] for r in inc)
-        per_area: dict[str, int] = {}
-        for _, area in inc:
-            per_area[area] = per_area.get(area, 0) + 1
-        names = self.room_names()
-        tx.execute("INSERT INTO area_transfers (kind, area_code, from_room, to_room, reason, username, "
-                   "console_id, incidents_moved) SELECT :k, m.code, m.f, m.t, :r, :u, :c, m.n FROM "
-                   "unnest(CAST(:codes AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]), "
-                   "CAST(:ns AS int[])) AS m(code, f, t, n)",
-                   {"k": kind, "r": reason, "u": a.username, "c": a.console_id, "codes": codes,
-                    "froms": [moved[c][0] for c in codes], "tos": [moved[c][1] for c in codes],
-                    "ns": [per_area.get(c, 0) for c in codes]})
-        if ids:  # the incident's own log says who handled it when
-            tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                       "SELECT i.id, :u, :c, 'room', 'Now handled by the ' || r.name || ' (' || :what "
-                       "|| ' of area ' || i.area_code || ')' || coalesce(': ' || :r, '.') "
-                       "FROM incidents i JOIN rooms r ON r.code = i.room_code WHERE i.id = ANY(:ids)",
-                       {"u": a.username, "c": a.console_id, "what": kind.replace("_", " "),
-                        "r": reason, "ids": ids})
-        area_rooms = dict(tx.execute("SELECT code, room_code FROM areas").all())
-        event = {"transfer": "room.area_transferred", "take_over": "room.take_over",
-                 "hand_back": "room.hand_back"}[kind]
-        payload: dict[str, Any] = {
-            "kind": kind, "to_room": to_room, "reason": reason, "by": a.username,
-            "by_name": a.display_name, "by_room": a.room_code,
-            "moved": {c: {"from": f, "to": t, "incidents": per_area.get(c, 0)} for c, (f, t) in moved.items()},
-            "room_names": names, "incident_ids": ids, "area_rooms": area_rooms}
-        if kind == "transfer":
-            payload.update(area_code=codes[0], from_room=moved[codes[0]][0])
-        seq = tx.emit(event, codes[0] if kind == "transfer" else "all", payload,
-                      room=to_room or a.room_code)
-        return TransferView(kind=kind, to_room=to_room, moved=moved, incident_ids=tuple(ids),
-                            area_rooms=area_rooms, reason=reason, seq=seq)
+    def _call(self, function: str, **params: Any) -> TransferView:
+        with self.ctx.single() as tx:
+            p = tx.call(function, **params)
+        moved = {c: (m["from"], m["to"]) for c, m in sorted(p["moved"].items())}
+        return self._applied(TransferView(kind=p["kind"], to_room=p["to_room"], moved=moved,
+                                          incident_ids=tuple(p["incident_ids"]), area_rooms=p["area_rooms"],
+                                          reason=p["reason"], seq=int(p["seq"])))
 
     def _applied(self, view: TransferView) -> TransferView:
         view = dataclasses.replace(view, seq=int(view.seq))  # known now the transaction committed

@@ -1,6 +1,7 @@
 """`session.exercise`: trainer controls (reset, announcements, timeline) and the live fallback switch."""
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,10 +86,9 @@ class TrainingService:
         self._require_training("run scenarios")
         if what not in ANNOUNCE_KINDS:
             raise InvalidInput(f"Unknown announcement {what!r}.", field="what")
-        with self.ctx.tx() as tx:
-            seq = tx.emit(f"training.{what}", scenario, {
-                "scenario": scenario, "position": round(position, 1), "speed": speed,
-                "state": state, **extra}, audit=what in ("loaded", "started", "jumped"))
+        with self.ctx.single() as tx:  # the database checks trainer + training database
+            seq = tx.call("api.training_announce", what=what, scenario=scenario, position=float(position),
+                          speed=float(speed), state=state, extra=json.loads(to_json(extra)))
         return int(seq)
 
     def timeline(self, *, since_seq: int = 0, limit: int = 5000) -> list[TimelineEntry]:
@@ -131,16 +131,10 @@ class TrainingService:
         if not isinstance(on, bool):
             raise InvalidInput("Fallback must be on or off.", field="on")
         reason = text_field(reason, "Reason", field="reason", max_len=500, required=on)
-        a = ctx.actor
-        state = {"on": on, "room_code": a.room_code, "by": a.username, "reason": reason}
-        with ctx.tx() as tx:
-            at = tx.execute(
-                "INSERT INTO meta (key, value) VALUES (:k, CAST(jsonb_set(CAST(:v AS jsonb), '{at}', "
-                "to_jsonb(now()::text)) AS text)) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value "
-                "RETURNING CAST(value AS jsonb) ->> 'at'",
-                {"k": _fallback_key(a.room_code), "v": to_json(state)}).scalar_one()
-            tx.emit("room.fallback", a.room_code, {**state, "at": at}, room=a.room_code)
-        return FallbackState(on=on, room_code=a.room_code, by=a.username, at=at, reason=reason)
+        with ctx.single() as tx:  # the database checks inspector + live database, writes meta + event
+            state = tx.call("api.room_fallback", on=on, reason=reason)
+        return FallbackState(on=bool(state["on"]), room_code=state["room_code"], by=state["by"], at=state["at"],
+                             reason=state["reason"])
 
     def fallback(self, room_code: str | None = None) -> FallbackState:
         """Is this room's fallback switch on? (stored in the live database's meta table)."""
