@@ -216,7 +216,7 @@ class RoomService:
             pass  # DB gone: the TTL retires this console instead
 
     # -- areas changing hands ------------------------------------------------------------------
-    # One database API call each (migration 0031): the database checks the group, moves the
+    # One database API call each (migration 0032): the database checks the group, moves the
     # areas and their open incidents, records area_transfers and the incidents' log lines, and
     # emits the room.* event; the room taken over to is the caller's own (never a parameter).
     def transfer_area(self, area_code: str, to_room: str, *, reason: str) -> TransferView:

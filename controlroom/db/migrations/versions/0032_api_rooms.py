@@ -1,8 +1,8 @@
 """api: areas changing hands (transfer / take over / hand back), the live fallback switch and the
 trainer's scenario announcements, in the database
 
-Revision ID: 0031
-Revises: 0030
+Revision ID: 0032
+Revises: 0031
 
 Area ownership changes only through these functions (issue 19): a supervisor transfers one area,
 an inspector takes every area over to their own room (cr_actor's room, never a parameter) or hands
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0031"
-down_revision = "0030"
+revision = "0032"
+down_revision = "0031"
 branch_labels = None
 depends_on = None
 
