@@ -125,6 +125,8 @@ def test_dashboard_draws_band_actual_required_rostered_and_gap(qtbot, open_as, h
     s = open_as("super.south")
     dash = WorkforceDashboard(ConsoleContext(session=s, bridge=EventBridge(s)))
     qtbot.addWidget(dash)
+    assert dash.plan is None  # nothing is fitted until the dashboard is looked at
+    dash.show()
     qtbot.waitUntil(lambda: dash.plan is not None, timeout=60_000)
     n = len(dash.plan.starts)
     assert len(dash.fc_curve.getData()[1]) == n and len(dash.act_curve.getData()[1]) == n

@@ -93,8 +93,15 @@ class WorkforceDashboard(QWidget):
         lay.addWidget(self.summary)
         lay.addWidget(self.plots, 1)
         ctx.bridge.event.connect(self._on_event)
-        self.refresh()
-        self._load_published()
+        self._shown_once = False
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+        # fitting the models costs seconds of CPU: only when someone first looks at the dashboard
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            self.refresh()
+            self._load_published()
 
     def refresh(self) -> None:
         line, horizon = self.line.currentData(), self.horizon.currentData()
