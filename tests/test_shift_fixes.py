@@ -140,3 +140,27 @@ def test_presence_label_stylesheet_parses(qtbot, qtlog, open_as):
     label.show()
     label.grab()  # polished and drawn: Qt parses the style sheet here
     assert not [r.message for r in qtlog.records if "Could not parse stylesheet" in r.message]
+
+
+def test_no_console_logs_a_style_sheet_it_cannot_parse(qtbot, qtlog, open_as, tmp_path, monkeypatch):
+    """Every role's console, started and drawn: Qt parses every widget's style sheet without complaint."""
+    from PySide6.QtCore import QSettings
+
+    from ui.main_window import MainWindow
+
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path))
+    monkeypatch.setenv("CONTROLROOM_MAP_CACHE", str(tmp_path / "mapcache"))
+    for user in ("handler.north", "inspector.north"):
+        s = open_as(user)
+        win = MainWindow(ConsoleContext(session=s, bridge=EventBridge(s)), restore=False)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.wait(300)
+        win.grab()
+        for dock in win.docks.values():
+            dock.widget().grab()
+        win.close()
+        win.ctx.bridge.close()
+    bad = {r.message.split("(")[0] for r in qtlog.records if "Could not parse stylesheet" in r.message}
+    assert not bad, bad

@@ -101,3 +101,42 @@ def test_text_on_meaning_colours_is_black_or_white_whichever_meets_aa():
 def test_wcag_contrast_formula():
     assert palette.contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert palette.contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_meaning_colours_drawn_as_text_are_made_readable_on_both_themes(theme):
+    low = {}
+    for name, c in {**MEANING, "stale": palette.STALE_COLOUR}.items():
+        r = palette.readable(c, theme)
+        worst = min(palette.contrast(r, palette.THEMES[theme][g]) for g in palette.GROUND_KEYS)
+        if worst < AA:
+            low[name] = (r, round(worst, 2))
+    assert not low, low
+    assert palette.contrast(palette.UNGRADED_COLOUR, palette.THEMES["dark"]["base"]) < AA  # why it exists
+
+
+def test_models_draw_text_in_readable_colours_for_the_active_theme(qtbot):
+    from datetime import datetime, timezone
+
+    from PySide6.QtCore import Qt
+
+    from controlroom.services.views import IncidentView
+    from ui import themes
+    from ui.incident_model import COL, IncidentTableModel
+
+    t0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+    model = IncidentTableModel(lambda: t0)
+    model.load([IncidentView(id=1, urn="TV-1", channel="999", incident_type="ASSAULT", summary="x", lat=52.0,
+                             lon=-0.7, area_code="mk", room_code="south", grade="G2", status="open", version=1,
+                             created_at=t0, deadline_at=t0)], {})
+    try:
+        for theme in THEMES:
+            themes.apply(None, theme)
+            palette.active_theme = theme
+            grade = model.index(0, COL["Grade"])
+            ink, bg = (model.data(grade, r).name() for r in (Qt.ForegroundRole, Qt.BackgroundRole))
+            assert palette.contrast(ink, bg) >= AA  # amber G2: black ink, not white
+            room = model.data(model.index(0, COL["Room"]), Qt.ForegroundRole).name()
+            assert palette.contrast(room, palette.THEMES[theme]["base"]) >= AA
+    finally:
+        palette.active_theme = "light"

@@ -160,7 +160,7 @@ class AlarmBanner(QWidget):
         if a.state == "acknowledged":
             bg = "#8a4b00"
         self.setStyleSheet(f"#alarmBanner {{ background: {bg}; }} #alarmBanner QLabel {{ color: white; "
-                           "background: transparent; font-weight: bold; font-size: 13pt; }}")
+                           "background: transparent; font-weight: bold; font-size: 13pt; }")  # not an f-string
 
     def _repeat_tone(self) -> None:
         if self.current is not None and self.current.needs_acknowledgement:

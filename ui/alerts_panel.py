@@ -64,7 +64,7 @@ class AlertsModel(RowTableModel):
         if role == Qt.BackgroundRole and col == 4 and a.state == "raised":
             return QBrush(QColor(palette.COUNTDOWN_BREACH))
         if role == Qt.ForegroundRole and col == 4 and a.state == "raised":
-            return QBrush(QColor("white"))
+            return QBrush(QColor(palette.ink_on(palette.COUNTDOWN_BREACH)))
         if role == Qt.ToolTipRole:
             return a.title
         if role == Qt.UserRole:

@@ -69,7 +69,7 @@ class AuditTableModel(QAbstractTableModel):
             return r.id if key == "at" else str(value or "")
         if role == Qt.ForegroundRole and key == "outcome" and value == "refused":
             from PySide6.QtGui import QColor
-            return QColor(palette.COUNTDOWN_BREACH)
+            return QColor(palette.readable(palette.COUNTDOWN_BREACH))
         if role == Qt.ToolTipRole and key == "details":
             return json.dumps(value, ensure_ascii=False, indent=1, default=str)[:2000]
         return None

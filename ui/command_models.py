@@ -72,7 +72,7 @@ class UnderCommandModel(QAbstractTableModel):
                 return (f"AUTHORISED {local_time(c.armed_authorised_at)}" if c.armed_authorised
                         else "NOT AUTHORISED")
         if role == Qt.ForegroundRole and col == 3 and c.firearms:
-            return QColor(palette.COUNTDOWN_OK if c.armed_authorised else palette.COUNTDOWN_BREACH)
+            return QColor(palette.readable(palette.COUNTDOWN_OK if c.armed_authorised else palette.COUNTDOWN_BREACH))
         if role == Qt.ToolTipRole:
             return c.summary
         return None

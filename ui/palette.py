@@ -115,3 +115,21 @@ def theme_text(key: str, theme: str | None = None) -> str:
 
 def room_text_colour(room: str | None, theme: str | None = None) -> str:
     return ROOM_TEXT[theme or active_theme].get(room or "", theme_text("muted", theme))
+
+
+def _mix(colour: str, towards: str, share: float) -> str:
+    a, b = colour.lstrip("#"), towards.lstrip("#")
+    return "#" + "".join(f"{round(int(a[i:i + 2], 16) * (1 - share) + int(b[i:i + 2], 16) * share):02x}"
+                         for i in (0, 2, 4))
+
+
+def readable(colour: str, theme: str | None = None) -> str:
+    """A meaning colour used as TEXT on the theme's grounds, lightened (night) or darkened (day)
+    just enough for 4.5:1 on every ground: same hue, readable (grey #5f6368 on black was not)."""
+    t = THEMES[theme or active_theme]
+    towards = "#ffffff" if luminance(t["base"]) < 0.2 else "#000000"
+    for step in range(11):
+        c = _mix(colour, towards, step / 10)
+        if all(contrast(c, t[g]) >= 4.5 for g in GROUND_KEYS):
+            return c
+    return towards

@@ -80,7 +80,7 @@ class PromptsPanel(QWidget):
             seen = f" (seen by {p.acknowledged_by})" if p.acknowledged_by else ""
             item = QListWidgetItem(f"{KIND_WORDS.get(p.kind, p.kind)} · {p.message}{seen}")
             item.setData(Qt.UserRole, p)
-            item.setForeground(QColor(palette.grade_colour(p.grade)))
+            item.setForeground(QColor(palette.readable(palette.grade_colour(p.grade))))
             self.prompts.addItem(item)
         self.signoffs.clear()
         for r in pending:

@@ -60,9 +60,9 @@ class ReconModel(QAbstractTableModel):
         if role == Qt.UserRole:  # sort key
             return it.age_s(self.clock()) if col == 3 else self.data(index, Qt.DisplayRole)
         if role == Qt.ForegroundRole and col == 2:
-            return QColor(palette.COUNTDOWN_BREACH if it.problem in SEVERE else palette.COUNTDOWN_WARN)
+            return QColor(palette.readable(palette.COUNTDOWN_BREACH if it.problem in SEVERE else palette.COUNTDOWN_WARN))
         if role == Qt.ForegroundRole and col == 6 and it.grade:
-            return QColor(palette.grade_colour(it.grade))
+            return QColor(palette.readable(palette.grade_colour(it.grade)))
         return None
 
     def apply(self, new: list[ReconItem]) -> None:

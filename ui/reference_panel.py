@@ -9,11 +9,13 @@ import html
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from controlroom.roles import allowed
 
+from . import palette
 from .context import ConsoleContext
 from .ops import run_op
 from .reference_view import DocumentView, snippet_html
@@ -127,7 +129,7 @@ class ReferencePanel(QWidget):
             item = QListWidgetItem(f"{d.title}\n{d.kind_label} · v{d.version}{marks}")
             item.setData(Qt.UserRole, d.id)
             if d.overdue:
-                item.setForeground(Qt.darkRed)
+                item.setForeground(QColor(palette.theme_text("error")))
             self.results.addItem(item)
         self.status.setText(f"{len(docs)} document{'s' if len(docs) != 1 else ''}")
         if docs:

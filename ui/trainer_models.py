@@ -76,7 +76,7 @@ class ScriptModel(QAbstractTableModel):
         if role == Qt.ToolTipRole and fired and fired.message:
             return fired.message
         if role == Qt.ForegroundRole and col == 3 and fired:
-            return QColor(OUTCOME_COLOURS[fired.outcome])
+            return QColor(palette.readable(OUTCOME_COLOURS[fired.outcome]))
         return None
 
 
@@ -166,5 +166,5 @@ class ExpectModel(QAbstractTableModel):
             return (r.label, _mmss(r.within), "—" if r.took is None else _mmss(r.took), r.by or "",
                     r.outcome.upper())[index.column()]
         if role == Qt.ForegroundRole and index.column() == 4:
-            return QColor(OUTCOME_COLOURS.get(r.outcome, palette.UNGRADED_COLOUR))
+            return QColor(palette.readable(OUTCOME_COLOURS.get(r.outcome, palette.UNGRADED_COLOUR)))
         return None

@@ -12,6 +12,7 @@ in ui/qt_workarounds.py is what makes that harmless, and the figures below show 
 
 SOAK_SECONDS: wall-clock length of the compressed shift (default 120; the full bench runs 600+).
 SOAK_UNPATCHED=1: run the consoles with the workaround off, to see the soak catch the defect.
+SOAK_TRACE=file.json: keep the per-second series.
 """
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def test_every_role_console_survives_the_compressed_shift_with_steady_singletons
     code, stats, start, done, err = run_consoles(url, tmp_path)
     wall = time.monotonic() - t0
     alive = code == 0 and bool(done)
+    if os.environ.get("SOAK_TRACE"):  # the per-second series (t, rss, refs, grabs), for a closer look
+        Path(os.environ["SOAK_TRACE"]).write_text(json.dumps(stats))
     print()
     print(f"soak_roles_consoles: 4 count (handler, despatcher, supervisor, inspector; {start.get('panels')} panels)")
     print(f"soak_roles_wall: {wall:.0f} s (8 h scenario compressed into {SECONDS:.0f} s)")
