@@ -124,7 +124,7 @@ def _depth_of_text(raw: str) -> int:
 
 def check_limits(doc: Any) -> None:
     """Size, item count and nesting depth within our limits, without recursion (InvalidInput)."""
-    stack, items = [(doc, 1)], 0
+    stack, items, size = [(doc, 1)], 0, 0
     while stack:
         node, depth = stack.pop()
         items += 1
@@ -136,8 +136,10 @@ def check_limits(doc: Any) -> None:
             stack.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
             stack.extend((v, depth + 1) for v in node)
-        elif isinstance(node, str) and len(node) > MAX_BYTES:
-            raise _refused("The file holds a value larger than the limit.")
+        elif isinstance(node, str):
+            size += len(node)  # a dict handed in directly: its text must fit the same limit
+            if size > MAX_BYTES:
+                raise _refused(f"The document's text is larger than the limit of {MAX_BYTES:,} bytes.")
 
 
 def load(doc: Any) -> Any:

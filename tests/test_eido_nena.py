@@ -182,6 +182,7 @@ def test_broken_exports_are_refused_by_our_schema(open_as, name):
     ({"x": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}, "nested more than"),
     (json.dumps({"x": list(range(eido.MAX_ITEMS + 5))}), "more than 50,000 values"),
     (b"\xff\xfe{", "not UTF-8"),
+    ({"notes": ["x" * 1_000_000, "y" * 1_000_001]}, "text is larger than the limit"),
 ])
 def test_limits_are_checked_before_parsing_with_a_clear_message(open_as, doc, words):
     with pytest.raises(InvalidInput, match=words):
