@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QTableView, QVBoxLayout, QWidget)
@@ -17,18 +17,21 @@ from .incident_model import COL, IdRole, IncidentFilterProxy, IncidentTableModel
 from .ops import run_op
 from .presence_widgets import attach_to_list as attach_presence_tooltips
 from .room_banner import MINE, ROOM_EVENTS, VIRTUAL, scope
+from .unit_drag import DropTarget, assign_dropped
 
 BREACH_CHECK_MS = 10_000
 
 
-class OperatorTableView(QTableView):
+class OperatorTableView(DropTarget, QTableView):
     """Knows whether the current row moved because the operator pressed a key or clicked.
+    Units dragged from the units board onto a row are assigned to that incident (unitsDropped).
 
     Qt moves the current index by itself when the current row is removed (an incident closed
     elsewhere, a filter): that must never open another incident for the operator (issue 18).
     """
 
     operator_acting = False
+    unitsDropped = Signal(QModelIndex, list)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
         self.operator_acting = True
@@ -112,6 +115,11 @@ class IncidentListPanel(QWidget):
                            ("Area", 80), ("Room", 50), ("Status", 80), ("Units", 90)):
             self.view.setColumnWidth(COL[col], width)
         self.view.activated.connect(self.open_index)
+        self.view.enable_unit_drops()
+        self.view.unitsDropped.connect(self.units_dropped)
+        self.drop_message = QLabel()
+        self.drop_message.setTextFormat(Qt.PlainText)
+        self.drop_message.setWordWrap(True)
         attach_presence_tooltips(self, IdRole)  # issue 13: hover a row: who else has it open
         self.view.selectionModel().currentRowChanged.connect(self._current_moved)
         self.chosen_id: int | None = None  # the incident the operator put the selection on
@@ -127,6 +135,7 @@ class IncidentListPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
         lay.addWidget(self.view, 1)
+        lay.addWidget(self.drop_message)
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.find.setFocus, context=Qt.WindowShortcut)
         QShortcut(QKeySequence("F3"), self, activated=self.view.setFocus, context=Qt.WindowShortcut)
         QShortcut(QKeySequence("Ctrl+N"), self, activated=self.new_incident, context=Qt.WindowShortcut)
@@ -197,6 +206,13 @@ class IncidentListPanel(QWidget):
                               grade=self.grade_box.currentData(), status=self.status_box.currentData(),
                               text=self.find.text().strip())
         self._update_count()
+
+    def units_dropped(self, index: QModelIndex, callsigns: list[str]) -> None:
+        """Units dragged from the units board onto an incident: assign them to it."""
+        iid = self.proxy.data(index, IdRole)
+        urn_of = lambda i: next((r.urn for r in self.model.rows if getattr(r, "id", None) == i), str(i))  # noqa: E731
+        assign_dropped(self, self.ctx.session, None if iid is None else int(iid), callsigns,
+                       self.drop_message, urn_of)
 
     def _update_count(self, *_: Any) -> None:
         self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")

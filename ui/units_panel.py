@@ -25,6 +25,7 @@ from .table_model import RowTableModel, bold_font
 from . import palette
 from .ops import run_op
 from .proxy_models import SourceDataProxy
+from .unit_drag import MIME as CALLSIGNS_MIME, callsigns_mime, make_drag_source, unit_flags
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
@@ -93,6 +94,17 @@ class UnitsModel(RowTableModel):
             self.upsert(p["unit"])
         elif isinstance(p.get("area_rooms"), dict) and self.rows:  # area transfer: rooms column
             self.dataChanged.emit(self.index(0, ROOM), self.index(len(self.rows) - 1, ROOM))
+
+    # drag source: units dragged onto an incident (incident list) or a talk group
+    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
+        return unit_flags(super().flags(index), index)
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [CALLSIGNS_MIME, "text/plain"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> Any:  # noqa: N802
+        calls = sorted({self.rows[i.row()]["callsign"] for i in indexes if i.isValid() and i.row() < len(self.rows)})
+        return callsigns_mime(calls)
 
     def unit(self, callsign: str) -> Optional[dict[str, Any]]:
         row = self._row_of.get(callsign)
@@ -316,6 +328,7 @@ class UnitsPanel(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().resizeSection(GROUP, 210)  # group names are long; Room/Area columns stay
         self.view.doubleClicked.connect(self._open_timeline)
+        make_drag_source(self.view)  # drag a unit onto an incident in the incident list to assign it
         self.view.selectionModel().currentRowChanged.connect(self._selected)
         self.capability = QComboBox()
         self.capability.addItem("All capabilities", "")
