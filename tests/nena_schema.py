@@ -62,15 +62,15 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 @functools.cache
-def validator(type_name: str = ROOT_TYPE) -> jsonschema.Validator:
+def validator(type_name: str = ROOT_TYPE, main: str = "openapi.yaml") -> jsonschema.Validator:
     """A validator for one schema of components.schemas (OpenAPI 3.0 schema objects are draft 4
     JSON Schema with a few extra keywords, which draft 4 ignores)."""
     base = schema_dir()
     if base is None:
         raise FileNotFoundError(skip_reason())
     registry: Registry = Registry()
-    main_uri = (base / "openapi.yaml").as_uri()
-    registry = registry.with_resource(main_uri, Resource(_load(base / "openapi.yaml"), DRAFT4))
+    main_uri = (base / main).as_uri()
+    registry = registry.with_resource(main_uri, Resource(_load(base / main), DRAFT4))
     for f in sorted((base / "NIEMComponents").glob("*.yaml")):
         registry = registry.with_resource(f.as_uri(), Resource(_load(f), DRAFT4))
     entry = {"$ref": f"{main_uri}#/components/schemas/{type_name}"}
@@ -82,8 +82,11 @@ def _formats() -> jsonschema.FormatChecker:
     return format_checker()
 
 
-def errors(doc: Any, type_name: str = ROOT_TYPE) -> list[jsonschema.ValidationError]:
-    return list(validator(type_name).iter_errors(doc))
+PUBLISHED = "openapi_STA-021.1b_2022.yaml"  # the last published version (the default is the current draft)
+
+
+def errors(doc: Any, type_name: str = ROOT_TYPE, main: str = "openapi.yaml") -> list[jsonschema.ValidationError]:
+    return list(validator(type_name, main).iter_errors(doc))
 
 
 def sample() -> dict[str, Any]:
