@@ -67,11 +67,11 @@ def new_incident(ctx: "ConsoleContext", args: str) -> str:
     place_text = " ".join(tokens)
     places = ctx.session.incidents.suggest_places(place_text, limit=1) if place_text else []
     if not places:
-        raise InvalidInput(f"Place '{place_text}' not found: type a town, junction or landmark, or paste "
-                           "'lat, lon'.", field="location")
+        raise InvalidInput(f"Place '{place_text}' not found: type a town, street, postcode, address or "
+                           "landmark, or paste 'lat, lon'.", field="location")
     p = places[0]
     inc = ctx.session.incidents.create(channel=channel, incident_type=incident_type, summary=summary.strip(),
-                                       lat=p.lat, lon=p.lon, grade=grade,
+                                       lat=p.lat, lon=p.lon, grade=grade, uprn=p.uprn, location_ref=p.ref,
                                        address=None if p.kind == "coordinates" else p.name)
     HUB.incidentTouched.emit(inc.id)
     return f"Created {inc.urn} {inc.grade or 'ungraded'} {inc.incident_type} at {p.name} ({inc.area_code}, {inc.room_code})."

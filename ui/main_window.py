@@ -163,9 +163,6 @@ class MainWindow(QMainWindow):
         if hasattr(self.map, "set_theme"):  # the map page follows (a placeholder map has no page)
             self.map.set_theme(self.theme)
         self.settings.setValue(f"theme/{self.ctx.session.user.username}", self.theme)
-        from .map_panel import MapPanel  # the base map follows the console's day/night theme
-        for mp in self.findChildren(MapPanel):
-            mp.set_theme(self.theme)
 
     def _layout_key(self) -> str:
         return f"layout/{self.ctx.session.user.username}"

@@ -8,8 +8,8 @@ word prefixes found too little; building names of properties.
 Every branch is an index probe with a LIMIT (btree on the postcode and on whole-name prefixes,
 GIN full-text on the gazetteer and on building names), so the cost does not grow with the number of
 addresses: see tests/perf/test_gazetteer_perf.py (1.5 M addresses). The typo-tolerant branch
-(pg_trgm) runs only when the exact branches found fewer than asked for: gated on their count in
-the same statement, so it costs nothing when the call handler types a name correctly.
+(pg_trgm) runs only when nothing matched as typed: gated inside the same statement, so it costs
+nothing when the call handler types a name correctly.
 """
 from __future__ import annotations
 
@@ -109,8 +109,8 @@ def build(q: str, limit: int) -> tuple[str, dict[str, Any]]:
             params.update(num=m.group(1), rest_tsq=rest)
     # Stage 1 (always): postcode, house number + street, whole-name prefix (btree, LIMIT).
     # Stage 2 (only if stage 1 found fewer than asked): word prefixes anywhere in a name or its
-    # town (GIN full-text), building names (GIN full-text). Stage 3 (only if still too few):
-    # typo-tolerant names (pg_trgm). Each later stage is gated on the count of the earlier ones
+    # town (GIN full-text), building names (GIN full-text). Stage 3 (only if nothing matched as
+    # typed): typo-tolerant names (pg_trgm). Each later stage is gated on the count of the earlier ones
     # inside the same statement: a one-time filter, so a skipped stage costs nothing.
     parts.append(SHORT_SQL)
     stage2, stage3 = [], []
@@ -134,7 +134,8 @@ def build(q: str, limit: int) -> tuple[str, dict[str, Any]]:
         sql += f", s2 AS MATERIALIZED ({stage(stage2, '(SELECT count(*) FROM s1) < :limit')})"
         union += " UNION ALL SELECT * FROM s2"
     if stage3:
-        gate = "(SELECT count(*) FROM s1) + " + ("(SELECT count(*) FROM s2)" if stage2 else "0") + " < :limit"
+        # typos only when nothing matched as typed ('Wolverton' must not bring 'Calverton')
+        gate = "NOT EXISTS (SELECT 1 FROM s1)" + (" AND NOT EXISTS (SELECT 1 FROM s2)" if stage2 else "")
         sql += f", s3 AS MATERIALIZED ({stage(stage3, gate)})"
         union += " UNION ALL SELECT * FROM s3"
     # One row per thing found, in its best tier (a name found by prefix is not repeated by the
