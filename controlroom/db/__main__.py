@@ -1,4 +1,4 @@
-"""Database administration: `python -m controlroom.db {init,create-roles}`."""
+"""Database administration: `python -m controlroom.db {init,create-roles,cluster}`."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +10,10 @@ from .roles import create_roles
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["cluster"]:  # etcd + three PostgreSQL members under Patroni (issue 25)
+        from .cluster import main as cluster_main
+        return cluster_main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m controlroom.db")
     sub = p.add_subparsers(dest="cmd", required=True)
     i = sub.add_parser("init", help="create/migrate a database (and seed the demo force)")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 import re
+import time
+import uuid
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -98,11 +100,19 @@ class Tx:
             raise ValueError(f"not an API function name: {function!r}")
         args = ", ".join(f"p_{k} => :{k}" for k in params)
         values = {k: (Jsonb(v) if isinstance(v, (dict, list)) else v) for k, v in params.items()}
+        # The request id and the result are recorded in the same transaction as the action, so
+        # a connection lost while it commits can be resolved afterwards (committed or not).
+        request = str(uuid.uuid4())
+        values["cr_request"] = request
+        sql = (f"SELECT s.r FROM (SELECT {function}({args}) AS r) s "
+               "WHERE cr_request_done(CAST(:cr_request AS uuid), to_jsonb(s.r))")
         try:
-            return self.conn.execute(text(f"SELECT {function}({args})"), values).scalar()
+            return self.conn.execute(text(sql), values).scalar()
         except sa_exc.DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", "") == "42501":  # refused by the database: record it
                 self.ctx.audit_refused(function, entity=None, reason=_first_line(exc.orig))
+            if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or exc.connection_invalidated:
+                return self.ctx.resolve_in_doubt(request, function)
             raise
 
     def emit(self, kind: str, entity_id: object, payload: dict[str, Any], *, room: str | None = None,
@@ -164,6 +174,29 @@ class ServiceContext:
         with db_errors():
             with self.engine.connect() as conn:
                 yield conn
+
+    def resolve_in_doubt(self, request: str, function: str, *, wait_s: float = 25.0) -> Any:
+        """The connection died during an API call: ask the database (the new leader, once there
+        is one) whether it committed. Committed: its result, as if nothing happened. Not
+        committed: Unavailable (what the operator typed stays on screen)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                with self.engine.connect() as conn:
+                    outcome = conn.execute(text("SELECT api.request_outcome(CAST(:r AS uuid))"),
+                                           {"r": request}).scalar()
+                    conn.commit()
+                break
+            except sa_exc.DBAPIError:
+                if time.monotonic() >= deadline:
+                    raise Unavailable("The database went away while this was being saved and is not back "
+                                      "yet, so it is not known whether it was saved. What you typed is "
+                                      "kept: check the incident list before saving again.") from None
+                time.sleep(0.5)
+        if outcome and outcome.get("committed"):
+            log.info("%s committed although its connection was lost (request %s)", function, request)
+            return outcome.get("result")
+        raise Unavailable(UNAVAILABLE_MSG)
 
     def require(self, permission: str, *, entity: str | None = None, what: str | None = None) -> None:
         """Raise NotPermitted (and audit the refusal) unless the actor's role allows it."""
