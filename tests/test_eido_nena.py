@@ -368,6 +368,14 @@ def test_two_forces_round_trip_loses_nothing_and_keeps_authorship(open_as, fresh
         a.exchange.import_eido(b_doc)
     with pytest.raises(Conflict, match="already imported"):
         b.exchange.import_eido(a_doc)
+    # B's next update replaces the one A holds; only what is new reaches A's log
+    b.incidents.add_log(j.id, "Second force: suspect detained at Reading station")
+    a.exchange.import_eido(open_as("auditor", url=fresh_db_url).exchange.export_incident(j.id))
+    partner = [e.text for e in a.incidents.log(inc.id) if e.kind == "partner"]
+    assert sum("boarding a train" in t for t in partner) == 1
+    assert sum("detained at Reading" in t for t in partner) == 1
+    final2 = open_as("auditor").exchange.export_incident(inc.id)
+    assert {c for c in by_id(final)} <= {c for c in by_id(final2)}
 
 
 # ---- the database is the boundary -----------------------------------------------------------------------
