@@ -51,9 +51,10 @@ class Replayer:
 
     # ---- baselines ----------------------------------------------------------------------------
     def capture_baseline(self) -> int:
-        """Write a baseline of the room as it is now (needs INSERT on replay_snapshots)."""
+        """Write a baseline of the room as it is now: one database API call (inspectors and
+        auditors; the database takes the event ordering lock so document and seq agree)."""
         with db_errors(), self.engine.begin() as conn:
-            return int(conn.execute(text("SELECT cr_replay_baseline('baseline')")).scalar_one())
+            return int(conn.execute(text("SELECT api.replay_capture_baseline()")).scalar_one())
 
     def _load_baselines(self) -> None:
         with db_errors(), self.engine.connect() as conn:
