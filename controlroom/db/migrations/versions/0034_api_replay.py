@@ -1,7 +1,7 @@
 """api: replay baselines taken under the kernel's ordering lock; capture is an API action
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0034
+Revises: 0033
 
 cr_replay_baseline (0013) waited for in-flight events with pg_advisory_xact_lock(7261001), the
 ordering lock before the security kernel. Since 0015 the order is the row lock on event_head (no
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0033"
-down_revision = "0032"
+revision = "0034"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
