@@ -56,3 +56,13 @@ def operator_conn(url: str, username: str, group: str, *, password: str = "demo"
                                                                         q.Literal(password)))
         admin.execute(q.SQL("GRANT {} TO {}").format(q.Identifier(group), q.Identifier(username)))
     return psycopg.connect(url, user=username, password=password, autocommit=True)
+
+
+def activate(qtbot, widget) -> None:
+    """Show `widget` as the active window, so focus, Tab and shortcuts behave as for an operator
+    (the offscreen platform activates a window only when asked)."""
+    from PySide6.QtWidgets import QApplication
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.windowHandle().requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window(), timeout=3000)

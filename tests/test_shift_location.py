@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from controlroom.errors import InvalidInput
-from tests.helpers import sql
+from tests.helpers import activate, sql
 from ui.context import ConsoleContext
 from ui.event_bridge import EventBridge
 from ui.incident_form import IncidentForm
@@ -28,7 +28,7 @@ def make_form(qtbot, session, ctx=None) -> IncidentForm:
     form = IncidentForm(ctx or ConsoleContext(session=session, bridge=EventBridge(session)))
     qtbot.addWidget(form)
     form.resize(520, 760)
-    form.show()
+    activate(qtbot, form)
     return form
 
 

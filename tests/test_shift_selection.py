@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter
 
 from controlroom.errors import Conflict
-from tests.helpers import sql
+from tests.helpers import activate, sql
 from ui import ops
 from ui.context import ConsoleContext
 from ui.event_bridge import EventBridge
@@ -32,12 +32,12 @@ def console(qtbot, session):
     box.addWidget(form)
     qtbot.addWidget(box)
     box.resize(640, 900)
-    box.show()
+    activate(qtbot, box)
     qtbot.waitUntil(lambda: incidents.loaded, timeout=5000)
     chosen: list[int] = []
     ctx.selection.incidentSelected.connect(chosen.append)
     ctx.extras["window"] = box  # keep the column alive for the test
-    return ctx, incidents, form, form.tabs.widget(4), chosen
+    return ctx, incidents, form, form.despatch, chosen
 
 
 def park_units(url, near=MK):

@@ -60,7 +60,7 @@ class IncidentForm(QWidget):
         self.tabs.addTab(tabs.details_tab(self), "Details")
         self.tabs.addTab(tabs.thrive_tab(self), "THRIVE")
         self.tabs.addTab(tabs.log_tab(self), "Log")
-        self.tabs.addTab(tabs.links_tab(self), "Links / history")
+        self.tabs.addTab(tabs.any_way_scroller(tabs.links_tab(self)), "Links / history")
         self._despatch_tab()
         self._procedure_tab()
         self.fields = self.errors.fields
@@ -103,7 +103,8 @@ class IncidentForm(QWidget):
         except (ImportError, AttributeError):
             return  # despatch is an optional part of this build
         try:
-            self.tabs.addTab(factory(self.ctx), "Despatch")
+            self.despatch = factory(self.ctx)
+            self.tabs.addTab(tabs.any_way_scroller(self.despatch), "Despatch")
         except Exception as exc:  # a broken tab must not take the form down
             self.tabs.addTab(QLabel(f"Despatch not available: {exc}"), "Despatch")
 

@@ -36,6 +36,15 @@ def vertical_scroller(inner: QWidget) -> QScrollArea:
     return scroller
 
 
+def any_way_scroller(inner: QWidget) -> QScrollArea:
+    """For pages with rows of buttons: they scroll on a very narrow panel instead of widening it."""
+    scroller = QScrollArea()
+    scroller.setWidgetResizable(True)
+    scroller.setFrameShape(QFrame.NoFrame)
+    scroller.setWidget(inner)
+    return scroller
+
+
 def details_tab(form: "IncidentForm") -> QWidget:
     f = form
     f.channel = shrinkable_combo()

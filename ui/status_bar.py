@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QFrame, QLabel, QStatusBar
 
 from controlroom.roles import ROLE_LABELS
 
@@ -15,22 +16,44 @@ if TYPE_CHECKING:
     from .context import ConsoleContext
 
 
+class ElidedLabel(QLabel):
+    """A status-bar fact that shortens with '…' on a small screen instead of pushing the clock off.
+
+    text() stays the whole text (the rooms fact also has a tooltip with the detail).
+    """
+
+    MIN_CHARS = 6
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.fontMetrics().averageCharWidth() * self.MIN_CHARS + 24), hint.height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        QFrame.paintEvent(self, event)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.ElideRight, rect.width())
+        painter = QPainter(self)
+        self.style().drawItemText(painter, rect, int(Qt.AlignLeft | Qt.AlignVCenter), self.palette(),
+                                  self.isEnabled(), text, self.foregroundRole())
+        painter.end()
+
+
 class ConsoleStatusBar(QStatusBar):
     def __init__(self, ctx: "ConsoleContext") -> None:
         super().__init__()
         self.ctx = ctx
         s = ctx.session
-        self.user = QLabel(f"{s.user.display_name or s.user.username} ({s.user.username})")
-        self.role = QLabel(ROLE_LABELS.get(s.user.role, s.user.role))
-        self.room = QLabel(ROOM_LABELS.get(s.room.code, s.room.name or "no room"))
-        self.db = QLabel()
+        self.user = ElidedLabel(f"{s.user.display_name or s.user.username} ({s.user.username})")
+        self.role = ElidedLabel(ROLE_LABELS.get(s.user.role, s.user.role))
+        self.room = ElidedLabel(ROOM_LABELS.get(s.room.code, s.room.name or "no room"))
+        self.db = ElidedLabel()
         self.db.setObjectName("dbState")
-        self.rooms = QLabel("")
+        self.rooms = ElidedLabel("")
         self.rooms.setObjectName("roomsState")
         self.clock = QLabel()
         self.clock.setObjectName("clock")
-        for w in (self.user, self.role, self.room, self.db, self.rooms):
-            self.addWidget(w)
+        for w, stretch in ((self.user, 0), (self.role, 0), (self.room, 0), (self.db, 0), (self.rooms, 1)):
+            self.addWidget(w, stretch)
         self.addPermanentWidget(self.clock)
         self.set_db_state(ctx.bridge.connected)
         ctx.bridge.connectionChanged.connect(self.set_db_state)
