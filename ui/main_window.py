@@ -10,17 +10,18 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, QScrollArea, QSizePolicy,
                                QToolBar, QVBoxLayout, QWidget)
 
-from . import panels, themes
+from . import layouts, panels, themes
 from .command_line import CommandLine
 from .panels import BOTTOM, LEFT, RIGHT
 from .context import ConsoleContext
+from .detach import Detacher, pull_on_screen
 from .fallback_banner import FallbackBanner
 from .room_banner import RoomBanner
 from .status_bar import ConsoleStatusBar
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2  # 2: per-role layouts (issue 18); older saved states fall back to them
 
 
 class MainWindow(QMainWindow):
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.map = panels.build(panels.MAP, ctx)
         self.panels["map"] = self.map
         lay.addWidget(self.map, 1)
+        self.detacher = Detacher(self, lay)  # the map in its own window on another screen
         self.setCentralWidget(central)
         # The command line spans the whole bottom edge (DESIGN §4), always reachable with F2.
         self.command_line = CommandLine(ctx)
@@ -70,7 +72,9 @@ class MainWindow(QMainWindow):
             if spec.roles and s.user.role not in spec.roles:
                 continue
             self._add_dock(spec)
-        self._tabify_defaults()
+        layouts.apply(self)
+        self._default_state = self.saveState(LAYOUT_VERSION)  # what View ▸ Reset layout returns to
+        QTimer.singleShot(0, self._default_sizes)  # sizes only stick once the window has its size
         self.status = ConsoleStatusBar(ctx)
         self.setStatusBar(self.status)
         self._menus()
@@ -80,6 +84,11 @@ class MainWindow(QMainWindow):
         self._restored = restore and self.restore_layout()
         from .alarm_banner import install_alarm_band  # issue 20: emergencies, G1 alarms
         self.alarm_banner = install_alarm_band(self, ctx)
+        if restore:
+            self.detacher.restore(self.settings, self._layout_key())
+            self.detach_map_action.blockSignals(True)
+            self.detach_map_action.setChecked(self.detacher.map_detached)
+            self.detach_map_action.blockSignals(False)
         with contextlib.suppress(ImportError):  # issue 12: blank the console after idle time
             importlib.import_module("ui.idle_lock").install_idle_lock(self)
 
@@ -98,48 +107,23 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(spec.title, self)
         dock.setObjectName(f"dock_{spec.key}")
         # A scroll area lets a tall form shrink so the operator decides how space is shared.
-        scroller = QScrollArea()
-        scroller.setWidgetResizable(True)
-        scroller.setFrameShape(QFrame.NoFrame)
-        scroller.setWidget(widget)
-        dock.setWidget(scroller)
+        if spec.key in layouts.SELF_SCROLLING:
+            dock.setWidget(widget)  # keeps its own buttons and banner in view
+        else:
+            scroller = QScrollArea()
+            scroller.setWidgetResizable(True)
+            scroller.setFrameShape(QFrame.NoFrame)
+            scroller.setWidget(widget)
+            dock.setWidget(scroller)
         dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetFloatable
                          | QDockWidget.DockWidgetClosable)
         self.addDockWidget(spec.area, dock)
         self.docks[spec.key] = dock
         self.panels[spec.key] = widget
 
-    def _tabify_defaults(self) -> None:
-        # Two stacks per side: the list on top, everything else tabbed underneath it, so
-        # panels added by later work never squeeze the ones an operator watches all shift.
-        d = self.docks
-        stacks = {LEFT: ("incidents", "incident_form"), RIGHT: ("units", "talkgroups"),
-                  BOTTOM: (None, None)}
-        for spec in panels.PANELS:
-            if spec.key not in d or spec.area not in stacks:
-                continue
-            top, base = stacks[spec.area]
-            if spec.key in (top, base) or base not in d:
-                continue
-            self.tabifyDockWidget(d[base], d[spec.key])
-        for base in ("incident_form", "talkgroups"):
-            if base in d:
-                d[base].raise_()
-        QTimer.singleShot(0, self._default_sizes)  # sizes only stick once the window has its size
-
     def _default_sizes(self) -> None:
-        if self._restored:
-            return
-        d = self.docks
-        w = max(self.width(), 1200)
-        left = [d[k] for k in ("incidents", "incident_form") if k in d]
-        if len(left) == 2:
-            self.resizeDocks(left, [self.height() // 2, self.height() // 2], Qt.Vertical)
-        right = [d[k] for k in ("units", "talkgroups") if k in d]
-        if len(right) == 2:
-            self.resizeDocks(right, [self.height() // 2, self.height() // 2], Qt.Vertical)
-        if left and right:
-            self.resizeDocks([left[0], right[0]], [int(w * 0.34), int(w * 0.27)], Qt.Horizontal)
+        if not self._restored:
+            layouts.apply_sizes(self)
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
@@ -150,6 +134,13 @@ class MainWindow(QMainWindow):
             act = QAction(f"{themes.THEMES[name]} theme", self)
             act.triggered.connect(lambda _=False, n=name: self.apply_theme(n))
             view.addAction(act)
+        view.addSeparator()
+        self.detach_map_action = QAction("Map in its own window", self, checkable=True)
+        self.detach_map_action.toggled.connect(lambda on: self.detach_map() if on else self.attach_map())
+        view.addAction(self.detach_map_action)
+        boards = QAction("Boards in their own windows", self)
+        boards.triggered.connect(self.detacher.detach_boards)
+        view.addAction(boards)
         reset = QAction("Reset layout", self)
         reset.triggered.connect(self.reset_layout)
         view.addAction(reset)
@@ -167,29 +158,41 @@ class MainWindow(QMainWindow):
     def _layout_key(self) -> str:
         return f"layout/{self.ctx.session.user.username}"
 
+    def detach_map(self):
+        window = self.detacher.detach_map()
+        self.detach_map_action.setChecked(True)
+        return window
+
+    def attach_map(self) -> None:
+        self.detacher.attach_map()
+        self.detach_map_action.setChecked(False)
+
     def save_layout(self) -> None:
         self.settings.setValue(self._layout_key() + "/state", self.saveState(LAYOUT_VERSION))
         self.settings.setValue(self._layout_key() + "/geometry", self.saveGeometry())
+        self.detacher.save(self.settings, self._layout_key())
 
     def restore_layout(self) -> bool:
         state = self.settings.value(self._layout_key() + "/state")
         geometry = self.settings.value(self._layout_key() + "/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+            pull_on_screen(self)  # the monitor it was on may be gone
         return isinstance(state, QByteArray) and self.restoreState(state, LAYOUT_VERSION)
 
     def reset_layout(self) -> None:
         self.settings.remove(self._layout_key())
         self._restored = False
-        for dock in self.docks.values():
-            dock.setFloating(False)
-            dock.show()
-        self._tabify_defaults()
+        self.attach_map()
+        self.restoreState(self._default_state, LAYOUT_VERSION)
+        QTimer.singleShot(0, self._default_sizes)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
         self.save_layout()
+        self._closing = True
         for widget in self.panels.values():
             closer = getattr(widget, "shutdown", None)
             if callable(closer):
                 closer()
+        self.detacher.close()
         super().closeEvent(event)
