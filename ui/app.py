@@ -26,6 +26,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--training", action="store_true", help="training console (training database)")
     p.add_argument("--theme", choices=["light", "dark"], help="day or night-shift theme")
     p.add_argument("--screenshot", type=Path, help="save a PNG of the console once drawn, then exit")
+    p.add_argument("--screenshot-size", default="1680x1000", help="window size for --screenshot, e.g. 1366x768")
     p.add_argument("--screenshot-delay", type=float, default=2.5, help="seconds to settle before --screenshot")
     p.add_argument("--no-demo", action="store_true", help="do not seed the demo force on first run")
     p.add_argument("--no-demo-avl", action="store_true", help="embedded demo: do not move units in the background")
@@ -103,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     # A screenshot shows the default layout, not whatever this user last arranged.
     window = MainWindow(ctx, theme=args.theme, restore=not args.screenshot)
     if args.screenshot:  # a fixed, realistic console size whatever the (virtual) screen
-        window.resize(1680, 1000)
+        w, _, h = str(args.screenshot_size).lower().partition("x")
+        window.resize(int(w), int(h))
     window.show()
+    if args.screenshot:  # again once mapped: a platform may grow a window while it first lays it out
+        window.resize(int(w), int(h))
     log.info("console usable after %.2f s", time.monotonic() - t0)
     if args.screenshot:
         QTimer.singleShot(int(args.screenshot_delay * 1000), lambda: _shoot(window, args.screenshot, app))
