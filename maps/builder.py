@@ -91,7 +91,8 @@ def _label_html(name: str, room: str | None, code: str, room_colours: dict[str, 
     colour = room_colours.get(room or "", palette.room_colour(None))
     room_text = (room or "unowned").capitalize()
     return (
-        f'<div class="crmap-area-label" data-area="{html.escape(code)}" style="border-color:{colour}">'
+        f'<div class="crmap-area-label" data-area="{html.escape(code)}" data-room="{html.escape(room or "")}" '
+        f'style="border-color:{colour}">'
         f'{html.escape(name)}<span class="crmap-area-room" style="color:{colour}">'
         f"{html.escape(room_text)} room</span></div>"
     )
@@ -181,7 +182,9 @@ def _night_css() -> str:
     """The night-shift page (`crmap.setTheme('dark')` from the console's theme switch): dark ground,
     light labels, legend, tooltips and layer control; meaning colours stay as they are."""
     n = palette.THEMES["dark"]
-    return f"""
+    rooms = "\n".join(f'.crmap-night .crmap-area-label[data-room="{r}"] .crmap-area-room {{ color: {c} !important; }}'
+                      for r, c in palette.ROOM_TEXT["dark"].items())
+    return rooms + f"""
 .crmap-night.leaflet-container, body.crmap-night {{ background: {n['map']}; }}
 .crmap-night .crmap-area-label {{ background: rgba(15,19,24,0.88); color: {n['text']}; }}
 .crmap-night .crmap-legend, .crmap-night .leaflet-control-layers, .crmap-night .leaflet-bar a,
@@ -191,6 +194,7 @@ def _night_css() -> str:
 .crmap-night .leaflet-control-attribution {{ background: rgba(15,19,24,0.7); color: {n['muted']}; }}
 .crmap-night .leaflet-control-attribution a {{ color: {n['link']}; }}
 .crmap-night .crmap-unit {{ box-shadow: 0 0 0 1px rgba(0,0,0,0.8); }}
+.crmap-night .leaflet-control-scale-line {{ background: rgba(15,19,24,0.8); color: {n['text']}; border-color: {n['text']}; }}
 """
 
 

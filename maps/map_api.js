@@ -201,7 +201,8 @@
   function roomColour(room) { return cfg.roomColours[room] || cfg.defaultRoomColour; }
   function labelHtml(code, name, room) {
     var col = roomColour(room);
-    return '<div class="crmap-area-label" data-area="' + esc(code) + '" style="border-color:' + col + '">' +
+    return '<div class="crmap-area-label" data-area="' + esc(code) + '" data-room="' + esc(room || '') +
+      '" style="border-color:' + col + '">' +
       esc(name) + '<span class="crmap-area-room" style="color:' + col + '">' +
       esc(room ? room.charAt(0).toUpperCase() + room.slice(1) : 'Unowned') + ' room</span></div>';
   }
