@@ -155,3 +155,15 @@ def test_a_supervisor_publishes_the_plan_evented_and_audited(open_as, history, d
     assert rows == [("super.north", "101")]
     stored = sql(db_url, "SELECT jsonb_array_length(summary->'required') FROM workforce_plans WHERE id = %s", (pub.id,))
     assert stored == [(len(plan.starts),)]
+
+
+def test_real_time_reforecast_follows_a_busier_day_than_forecast():
+    from controlroom.forecast_backtest import RT_LEADS, _real_time
+    day = date(2026, 1, 14)
+    starts = fc.slots_between(fc.utc(day), fc.utc(day + timedelta(days=1)))
+    base = np.full(len(starts), 20.0)
+    actual, fcast = _real_time(starts, base * 1.5, base)  # the day runs 50 % above the forecast
+    assert len(actual) == RT_LEADS * len(starts)
+    late = fcast[len(starts) - 10:len(starts)]  # lead 1, end of the day: nearly 1.5 x base
+    assert (late > 28).all() and fcast[0] == 20.0  # nothing known before the first interval
+    assert fc.mape(actual, fcast) < fc.mape(actual, np.tile(base, RT_LEADS))
