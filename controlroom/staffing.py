@@ -3,6 +3,9 @@ rostered staff to compare with. Erlang C is pyworkforce's (maintained; `required
 the agents for a service level with a maximum occupancy and scales for shrinkage).
 
 Lines, service levels, handling times, shrinkage and the demo roster: resources/workforce.yaml.
+Non-phone work (assessed within 4 h) goes through the same Erlang C with a 4-hour answer target:
+that staffs each interval for its own arrivals and so overstates deferrable work, which a team
+can work down over the four hours — a known limit of this first version.
 """
 from __future__ import annotations
 
