@@ -146,8 +146,7 @@ def _make_incident(spec: DemoIncident, handler: Any, despatcher: Any, used: set[
                                    **caller, **{f: True for f in spec.flags})
     if spec.regrade:
         handler.incidents.grade(inc.id, spec.regrade, rationale="Assessed with THRIVE after the call")
-    if "firearms" in spec.flags:
-        handler.command.declare_firearms(inc.id)
+    # a firearms flag (or an armed type) is declared by the database at create: no FA needed
     sent = []
     for rec in despatcher.despatch.recommend(inc.id, limit=8):
         if len(sent) >= spec.assign:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from sqlalchemy import text
 from .errors import InvalidInput
 from .services.base import ServiceContext
 from .services.validate import int_id, text_field, time_field
+from .services.views import view_from
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -123,25 +124,11 @@ class PaperService:
             raise InvalidInput("Give the time written on the paper log, with its time zone.", field="original_at")
         time_field(original_at, "The time written on the paper log", field="original_at")
         line = body + (f" [paper entry by {who}]" if who else "")
-        a = ctx.actor
-        with ctx.tx() as tx:
-            cur = tx.execute("SELECT i.created_at, now() AS now, a.room_code FROM incidents i "
-                             "JOIN areas a ON a.code = i.area_code WHERE i.id = :id", {"id": iid}).mappings().first()
-            if cur is None:
-                raise InvalidInput(f"No incident with reference {iid}.", field="id")
-            if original_at > cur["now"] + timedelta(minutes=1):
-                raise InvalidInput("The paper time is in the future; check the date and time.", field="original_at")
-            if original_at < cur["created_at"] - timedelta(days=2):
-                raise InvalidInput("The paper time is long before the incident was opened; check the date.",
-                                   field="original_at")
-            row = tx.execute("INSERT INTO incident_log (incident_id, username, console_id, kind, text, original_at) "
-                             "VALUES (:id, :u, :c, 'back_record', :t, :orig) RETURNING *",
-                             {"id": iid, "u": a.username, "c": a.console_id, "t": line,
-                              "orig": original_at.astimezone(timezone.utc)}).mappings().one()
-            tx.emit("incident.logged", iid, {"incident_id": iid, "log_id": row["id"], "kind": "back_record",
-                                             "text": line, "at": row["at"], "original_at": row["original_at"],
-                                             "back_record": True, "username": a.username}, room=cur["room_code"])
-        return TimelineEntry(**{k: row[k] for k in TimelineEntry.__dataclass_fields__})
+        with ctx.single() as tx:  # the database checks the paper time against now and the incident
+            row = tx.call("api.incident_back_record", incident_id=iid, text=line,
+                          original_at=original_at.astimezone(timezone.utc),
+                          audit_as=("incident.log", f"incident:{incident_id}"))
+        return view_from(TimelineEntry, row)
 
     def timeline(self, incident_id: int) -> list[TimelineEntry]:
         """The incident's log in the order things happened (back-records at their paper time)."""

@@ -30,7 +30,7 @@ def rich_incident(open_as):
     handler.incidents.thrive(inc.id, threat="Armed male", harm="Risk to life", risk="High",
                              investigation="Firearms offence", vulnerability="Shoppers nearby",
                              engagement="Caller remains on the line", risk_level="high")
-    handler.command.declare_firearms(inc.id)
+    # FIREARMS is an armed type: the database declared it at create (no FA needed, issue 18)
     insp.command.accept_firearms_command(inc.id)
     insp.command.authorise_armed_deployment(inc.id, threat_assessment="Credible handgun threat",
                                             working_strategy="Locate, contain, protect the public",

@@ -74,7 +74,7 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
                 seed_functions(conn)
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
             from .policy import sync_policy
-            sync_policy(conn)  # the policy the database enforces (armed types, deployable statuses)
+            sync_policy(conn)  # the policy the database enforces (armed types, statuses, grades, closing, THRIVE, prompts)
             from .roles import apply_grants
             apply_grants(conn)  # no-op unless the controlroom_app role exists (shared servers)
     finally:

@@ -92,10 +92,13 @@ class Tx:
     def execute(self, sql: Any, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
 
-    def call(self, function: str, **params: Any) -> Any:
+    def call(self, function: str, /, *, audit_as: tuple[str, str | None] | None = None,
+             **params: Any) -> Any:
         """Run ONE database API action (`api.<name>`, SECURITY DEFINER): it checks the caller's
         job group, enforces the rule and writes rows + event + audit itself. Returns its result
-        (jsonb comes back as Python data). Keyword names map to `p_<name>` parameters."""
+        (jsonb comes back as Python data). Keyword names map to `p_<name>` parameters.
+        A refusal (SQLSTATE 42501) is audited — as `audit_as` (action, entity) when given — and
+        raised as NotPermitted with the function's own message."""
         if not _API_NAME.fullmatch(function):
             raise ValueError(f"not an API function name: {function!r}")
         args = ", ".join(f"p_{k} => :{k}" for k in params)
@@ -110,7 +113,10 @@ class Tx:
             return self.conn.execute(text(sql), values).scalar()
         except sa_exc.DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", "") == "42501":  # refused by the database: record it
-                self.ctx.audit_refused(function, entity=None, reason=_first_line(exc.orig))
+                action, entity = audit_as or (function, None)
+                message = _api_message(exc.orig)
+                self.ctx.audit_refused(action, entity=entity, reason=message)
+                raise NotPermitted(message) from exc
             if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or exc.connection_invalidated:
                 return self.ctx.resolve_in_doubt(request, function)
             raise
@@ -249,16 +255,33 @@ def db_errors() -> Iterator[None]:
 
 
 def _api_error(cls: type[ControlRoomError], exc: object) -> ControlRoomError:
-    """An API function's refusal; `RAISE … USING COLUMN = 'x'` names the field the operator fixes."""
+    """An API function's refusal; `RAISE … USING COLUMN = 'x'` (or DETAIL '{"field": "x"}') names
+    the field the operator fixes; the rest of a JSON DETAIL becomes the error's details."""
+    details = _api_details(exc)
+    field = getattr(getattr(exc, "diag", None), "column_name", None) or details.pop("field", None)
     if cls is InvalidInput:
-        field = getattr(getattr(exc, "diag", None), "column_name", None)
-        return InvalidInput(_api_message(exc), field=field)
-    return cls(_api_message(exc))
+        return InvalidInput(_api_message(exc), field=field, **details)
+    return cls(_api_message(exc), **details)
 
 
 def _api_message(exc: object) -> str:
     diag = getattr(exc, "diag", None)
     return getattr(diag, "message_primary", None) or _first_line(exc)
+
+
+def _api_details(exc: object) -> dict[str, Any]:
+    """An API function may say more in DETAIL as a JSON object: {"field": "rationale", ...}
+    (InvalidInput.field and the error's details, e.g. who changed a stale incident)."""
+    detail = getattr(getattr(exc, "diag", None), "message_detail", None)
+    if not detail or not detail.startswith("{"):
+        return {}
+    try:
+        out = json.loads(detail)
+    except ValueError:
+        return {}
+    if not isinstance(out, dict):
+        return {}
+    return {str(k): v for k, v in out.items() if isinstance(k, str) and k.isidentifier() and k != "message"}
 
 
 def _translate_dbapi(exc: sa_exc.DBAPIError) -> None:

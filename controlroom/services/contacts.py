@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional
 
 from .. import config
 from ..errors import Conflict, InvalidInput
-from .base import ServiceContext, to_json
+from .base import ServiceContext
 from .contact_rules import scan
 from .validate import code_field, int_id, text_field, time_field
 from .views import parse_ts, view_from
@@ -101,37 +101,6 @@ def from_key(value: str) -> str:
     return digits
 
 
-_RETURN_EMIT = ("SELECT c.*, cr_emit(CAST(:kind AS text), c.id::text, CAST(:room AS text), to_jsonb(c), "
-                "CAST(:u AS text), CAST(:role AS text), CAST(:console AS text)) AS seq FROM c")
-
-RECEIVE_SQL = """
-WITH c AS (
-  INSERT INTO contacts (channel, base_priority, priority, from_addr, from_key, text, repeat_count,
-                        received_at, queue_time, flagged_emergency, needs_review, flag_reason)
-  VALUES (:channel, :base, :prio, :from_addr, CAST(:from_key AS text), :text,
-          (SELECT count(*) FROM contacts p WHERE p.from_key = CAST(:from_key AS text)
-             AND p.received_at > coalesce(CAST(:at AS timestamptz), now()) - make_interval(days => :days)
-             AND p.received_at <= coalesce(CAST(:at AS timestamptz), now())),
-          coalesce(CAST(:at AS timestamptz), now()), coalesce(CAST(:at AS timestamptz), now()),
-          :flagged, :flagged, :reason)
-  RETURNING *)
-""" + _RETURN_EMIT
-
-# Exclusive pickup: SKIP LOCKED lets two handlers walk the queue at once without ever sharing a row.
-NEXT_SQL = """
-WITH c AS (
-  UPDATE contacts SET state = 'taken', taken_by = :u, taken_console = :console, taken_at = now(),
-                      updated_at = now()
-  WHERE id = (SELECT id FROM contacts
-              WHERE state IN ('queued', 'callback')
-                AND (CAST(:skills AS text[]) IS NULL OR channel = ANY(CAST(:skills AS text[])))
-              ORDER BY priority, queue_time, id
-              FOR UPDATE SKIP LOCKED LIMIT 1)
-    AND state IN ('queued', 'callback')
-  RETURNING *)
-""" + _RETURN_EMIT
-
-
 class ContactService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
@@ -149,13 +118,10 @@ class ContactService:
         at = _timestamp(at, "at")
         base = int(config.channels()[channel]["priority"])
         hits = scan(body) if base > 1 else []
-        params = {"channel": channel, "base": base, "prio": 1 if hits else base, "from_addr": sender,
-                  "from_key": from_key(sender or ""), "text": body, "at": at,
-                  "days": int(contact_policy().get("repeat_caller_days", 28)),
-                  "flagged": bool(hits), "reason": "; ".join(hits) or None,
-                  "kind": "contact.flagged" if hits else "contact.received", **self._who()}
-        with ctx.tx() as tx:
-            row = tx.execute(RECEIVE_SQL, params).mappings().one()
+        with ctx.single() as tx:  # priority from the channel policy in the database, not from here
+            row = tx.call("api.contact_receive", channel=channel, from_addr=sender, from_key=from_key(sender or ""),
+                          text=body, at=at, flag_reason="; ".join(hits) or None,
+                          audit_as=("contact.handle", None))
         return contact_view(row)
 
     def next_contact(self, *, skills: Iterable[str] | None = None) -> ContactView | None:
@@ -168,31 +134,21 @@ class ContactService:
                 raise InvalidInput("Give the skill channels as a list.", field="skills")
             skill_list = [code_field(s, "Skill channel", field="skills", allowed=config.channels())
                           for s in skills]
-        with ctx.tx() as tx:
-            row = tx.execute(NEXT_SQL, {"skills": skill_list, "kind": "contact.taken",
-                                        **self._who()}).mappings().first()
+        with ctx.single() as tx:
+            row = tx.call("api.contact_next", skills=skill_list, audit_as=("contact.handle", None))
         return None if row is None else contact_view(row)
 
     def answer(self, contact_id: int, *, at: datetime | None = None) -> ContactView:
         """The operator is now speaking with the caller (service-level clock stops here)."""
-        return self._move(contact_id, "contact.answered", "answered",
-                          "state = 'answered', answered_at = coalesce(CAST(:at AS timestamptz), now())",
-                          "state = 'taken' AND taken_by = :u", {"at": _timestamp(at, "at")})
+        return self._move(contact_id, "api.contact_answer", at=_timestamp(at, "at"))
 
     def abandon(self, contact_id: int, *, at: datetime | None = None) -> ContactView:
         """The caller hung up before being answered."""
-        return self._move(contact_id, "contact.abandoned", "abandoned",
-                          "state = 'abandoned', abandoned_at = coalesce(CAST(:at AS timestamptz), now())",
-                          "(state IN ('queued','callback') OR (state = 'taken' AND taken_by = :u))",
-                          {"at": _timestamp(at, "at")})
+        return self._move(contact_id, "api.contact_abandon", at=_timestamp(at, "at"))
 
     def request_callback(self, contact_id: int) -> ContactView:
         """Back into the queue as a call-back at the original queue time (the caller keeps their place)."""
-        return self._move(contact_id, "contact.callback", "put down for a call-back",
-                          "state = 'callback', taken_by = NULL, taken_console = NULL, taken_at = NULL, "
-                          "callback_count = callback_count + 1, callback_at = now()",
-                          "(state IN ('queued','abandoned') OR (state IN ('taken','answered') "
-                          "AND taken_by = :u))", {})
+        return self._move(contact_id, "api.contact_callback")
 
     def assess(self, contact_id: int, *, thrive: dict[str, str], at: datetime | None = None) -> ContactView:
         """Acknowledge a (digital) contact with its THRIVE assessment."""
@@ -201,28 +157,20 @@ class ContactService:
                                "engagement.", field="thrive")
         clean = {k: text_field(thrive.get(k), f"THRIVE {k}", field=f"thrive.{k}", max_len=500)
                  for k in THRIVE_KEYS}
-        return self._move(contact_id, "contact.assessed", "assessed",
-                          "state = 'assessed', assessed_at = coalesce(CAST(:at AS timestamptz), now()), "
-                          "thrive = CAST(:thrive AS jsonb)",
-                          "state IN ('taken','answered') AND taken_by = :u",
-                          {"thrive": to_json(clean), "at": _timestamp(at, "at")})
+        return self._move(contact_id, "api.contact_assess", thrive=clean, at=_timestamp(at, "at"))
 
     def resolve(self, contact_id: int, *, resolution: str, at: datetime | None = None) -> ContactView:
         """Close the contact without deployment (advice given, referred, no police action…)."""
         why = text_field(resolution, "Resolution", field="resolution", max_len=2000)
-        return self._move(contact_id, "contact.resolved", "resolved",
-                          "state = 'resolved', resolution = :why, "
-                          "resolved_at = coalesce(CAST(:at AS timestamptz), now())",
-                          "state IN ('taken','answered','assessed') AND taken_by = :u",
-                          {"why": why, "at": _timestamp(at, "at")})
+        return self._move(contact_id, "api.contact_resolve", resolution=why, at=_timestamp(at, "at"))
 
     def to_incident(self, contact_id: int, *, incident_type: str, lat: float, lon: float,
                     summary: str | None = None, grade: str | None = None, address: str | None = None,
                     caller_name: str | None = None, **flags: bool) -> ContactView:
         """Create an incident pre-filled from the contact and link the contact to it.
 
-        Two transactions (the incident service owns its own): the contact is checked first and
-        marked only after the incident exists, so a failure never leaves a contact pointing nowhere.
+        Two calls (the incident is its own action): the contact is checked first and marked only
+        after the incident exists, so a failure never leaves a contact pointing nowhere.
         """
         from .incidents import IncidentService
 
@@ -232,24 +180,16 @@ class ContactService:
             channel=c.channel, incident_type=incident_type, lat=lat, lon=lon, grade=grade,
             summary=summary or (c.text or f"{c.channel} contact from {c.from_addr}")[:2000],
             caller_name=caller_name, caller_phone=phone, address=address, **flags)
-        return self._move(contact_id, "contact.to_incident", "turned into an incident",
-                          "state = 'to_incident', incident_id = :inc, resolved_at = now(), resolution = :why",
-                          "state IN ('taken','answered','assessed') AND taken_by = :u",
-                          {"inc": incident.id, "why": f"incident {incident.urn}"})
+        return self._move(contact_id, "api.contact_to_incident", incident_id=incident.id)
 
     def confirm_emergency(self, contact_id: int) -> ContactView:
         """A human agrees the flagged text is an emergency: it stays priority 1."""
-        return self._move(contact_id, "contact.emergency_confirmed", "confirmed as an emergency",
-                          "needs_review = false, review_outcome = 'confirmed', reviewed_by = :u, "
-                          "reviewed_at = now()", "needs_review", {})
+        return self._move(contact_id, "api.contact_confirm_emergency")
 
     def dismiss_emergency(self, contact_id: int, *, reason: str) -> ContactView:
         """A human rules the flag out: back to the channel's priority, same place in time."""
         why = text_field(reason, "Reason for dismissing", field="reason", max_len=1000)
-        return self._move(contact_id, "contact.emergency_dismissed", "dismissed",
-                          "needs_review = false, flagged_emergency = false, priority = base_priority, "
-                          "review_outcome = 'dismissed', reviewed_by = :u, reviewed_at = now(), "
-                          "review_reason = :why", "needs_review", {"why": why})
+        return self._move(contact_id, "api.contact_dismiss_emergency", reason=why)
 
     # ---- reads --------------------------------------------------------------------------------
     def get(self, contact_id: int) -> ContactView:
@@ -286,10 +226,6 @@ class ContactService:
             return snapshot(conn, now=_timestamp(now, "now"))
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _who(self) -> dict[str, Any]:
-        a = self.ctx.actor
-        return {"u": a.username, "role": a.role, "console": a.console_id, "room": a.room_code}
-
     def _row(self, contact_id: int) -> Any:
         with self.ctx.read() as conn:
             from sqlalchemy import text as sql
@@ -310,26 +246,15 @@ class ContactService:
                                field="id")
         return c
 
-    def _move(self, contact_id: Any, kind: str, verb: str, set_sql: str, guard: str,
-              params: dict[str, Any]) -> ContactView:
-        """One conditional UPDATE + event; when the guard fails, say who or what is in the way."""
+    def _move(self, contact_id: Any, function: str, **params: Any) -> ContactView:
+        """One API call: the database moves the contact only if this operator may (it holds it, or
+        it is waiting), emits, and says who or what is in the way when not."""
         ctx = self.ctx
         ctx.require("contact.handle", entity=f"contact:{contact_id}", what="handle contacts")
         cid = int_id(contact_id, "Contact")
-        sql = (f"WITH c AS (UPDATE contacts SET {set_sql}, updated_at = now() "
-               f"WHERE id = :id AND {guard} RETURNING *) " + _RETURN_EMIT)
-        with ctx.tx() as tx:
-            row = tx.execute(sql, {"id": cid, "kind": kind, **self._who(), **params}).mappings().first()
-        if row is not None:
-            return contact_view(row)
-        c = self.get(cid)  # the guard failed: explain why (nothing was written)
-        if kind.startswith("contact.emergency"):
-            raise InvalidInput(f"Contact {cid} has no emergency flag waiting for review"
-                               f"{' (already ' + c.review_outcome + ')' if c.review_outcome else ''}.",
-                               field="id")
-        if c.state in ("taken", "answered", "assessed") and c.taken_by != ctx.actor.username:
-            raise Conflict(f"Contact {cid} is being handled by {c.taken_by} (console {c.taken_console}).")
-        raise InvalidInput(f"Contact {cid} is {STATE_WORDS[c.state]}; it cannot be {verb} now.", field="id")
+        with ctx.single() as tx:
+            row = tx.call(function, contact_id=cid, audit_as=("contact.handle", f"contact:{cid}"), **params)
+        return contact_view(row)
 
 
 def _timestamp(value: Any, field: str) -> datetime | None:

@@ -31,30 +31,6 @@ DEAD_SQL = """SELECT id FROM consoles
   WHERE (signed_out_at IS NOT NULL AND signed_out_at >= last_seen)
      OR last_seen < now() - make_interval(secs => CAST(:dead AS double precision))"""
 
-# One statement: pick the held contacts of dead consoles, put them back (a taken contact to its old
-# place in the queue; one already answered/assessed becomes a call-back — the caller was cut off),
-# flag them and emit one event each. Locks are taken row by row by the UPDATE itself, so two
-# consoles reclaiming at once return each contact once (the loser's WHERE no longer matches).
-# After an outage every console looks stale until it beats again: on_heartbeat waits for that.
-RECLAIM_SQL = f"""
-WITH dead AS ({DEAD_SQL}),
-c AS (
-  UPDATE contacts c
-     SET state = CASE WHEN c.state = 'taken' THEN 'queued' ELSE 'callback' END,
-         callback_count = c.callback_count + (c.state <> 'taken')::int,
-         callback_at = CASE WHEN c.state = 'taken' THEN c.callback_at ELSE now() END,
-         reclaimed_at = now(), reclaimed_from = c.taken_console, reclaimed_user = c.taken_by,
-         reclaim_count = c.reclaim_count + 1,
-         taken_by = NULL, taken_console = NULL, taken_at = NULL, updated_at = now()
-   WHERE c.state IN ('taken', 'answered', 'assessed')
-     AND c.taken_console IN (SELECT id FROM dead)
-  RETURNING c.*)
-SELECT c.*, cr_emit('contact.reclaimed', c.id::text, NULL, to_jsonb(c) || jsonb_build_object(
-           'reclaimed', true, 'reason', 'console ' || c.reclaimed_from || ' stopped responding'),
-         CAST(:u AS text), CAST(:role AS text), CAST(:console AS text)) AS seq
-FROM c ORDER BY c.priority, c.queue_time, c.id
-"""
-
 RECON_SQL = f"""
 WITH dead AS ({DEAD_SQL})
 SELECT 'contact' AS entity, c.id, 'contact ' || c.id AS ref, c.state, c.channel AS detail,
@@ -144,10 +120,8 @@ class HandoffService:
                 or allowed(ctx.actor.role, "contact.supervise", training=ctx.training)):
             return []  # read-only roles observe; reclaiming is a write
         dead = _seconds(dead_after_s)
-        a = ctx.actor
-        with ctx.tx() as tx:
-            rows = tx.execute(RECLAIM_SQL, {"dead": dead, "u": a.username, "role": a.role,
-                                            "console": a.console_id}).mappings().all()
+        with ctx.single() as tx:  # one call; the database never counts a console dead sooner than policy
+            rows = tx.call("api.contacts_reclaim", dead_after_s=dead)
         if rows:
             log.warning("reclaimed %d contact(s) from dead consoles", len(rows))
         return [contact_view(r) for r in rows]

@@ -1,50 +1,23 @@
 """Incident service: the writer of `incidents` and `incident_log` (plus THRIVE, links, breaches)."""
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from sqlalchemy import select, text
 
 from .. import config
-from ..errors import Conflict, InvalidInput
-from ..gazetteer import address_mismatch, is_rural, names_place
+from ..errors import Conflict, InvalidInput, NotPermitted
+from ..gazetteer import address_mismatch, names_place
 from ..models import Incident, IncidentLog
 from .base import ServiceContext
 from .incident_lifecycle import LifecycleMixin
 from .incident_related import RelatedMixin
-from .incident_sql import emitting, local_time
 from .validate import code_field, grade_field, int_id, phone_field, text_field, uprn_field
-from .views import IncidentView, LogEntryView, view_from
+from .views import IncidentView, LogEntryView, parse_ts, view_from
 
 FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 GRADES = ("G1", "G2", "G3", "G4")
-
-# One statement, one round trip: number the URN, insert, append event + audit, NOTIFY, commit.
-CREATE_SQL = """
-WITH n AS (
-  INSERT INTO urn_counter (day, n) VALUES (to_char(now() AT TIME ZONE 'Europe/London', 'YYYYMMDD'), 1)
-  ON CONFLICT (day) DO UPDATE SET n = urn_counter.n + 1
-  RETURNING day, n),
-inc AS (
-  INSERT INTO incidents (urn, channel, incident_type, summary, lat, lon, address, uprn, location_ref,
-      area_code, room_code, grade, caller_name, caller_phone, firearms, domestic_abuse, vulnerable_person, repeat_victim,
-      missing_person, created_by, updated_by, console_id, deadline_at)
-  SELECT :prefix || '-' || n.day || '-' || lpad(n.n::text, 5, '0'), :channel, :incident_type, :summary,
-      :lat, :lon, :address, CAST(:uprn AS bigint), CAST(:location_ref AS text), CAST(:area AS text), (SELECT room_code FROM areas WHERE code = CAST(:area AS text)), :grade,
-      :caller_name, :caller_phone, :firearms, :domestic_abuse, :vulnerable_person, :repeat_victim,
-      :missing_person, CAST(:username AS text), CAST(:username AS text), CAST(:console AS text),
-      CASE WHEN CAST(:target_min AS integer) IS NULL THEN NULL
-           ELSE now() + make_interval(mins => CAST(:target_min AS integer)) END
-  FROM n
-  RETURNING *)
-SELECT inc.*, cr_emit('incident.created', inc.id::text, inc.room_code, to_jsonb(inc), CAST(:username AS text),
-                      :role, CAST(:console AS text)) AS seq
-FROM inc
-"""
-
-CREATE_STMT = text(CREATE_SQL)
 
 # Fields `update` may change (grade has its own call with rationale; status via close/reopen).
 UPDATABLE = ("channel", "incident_type", "summary", "address", "caller_name", "caller_phone",
@@ -89,13 +62,23 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         params = self._validated(channel, incident_type, summary, lat, lon, grade, caller_name,
                                  caller_phone, address, flags)
         params.update(uprn=uprn_field(uprn), location_ref=self._location_ref(location_ref))
-        params.update(self.actor_params(), prefix="TRN" if ctx.training else "TV",
-                      target_min=target_minutes(params["grade"], rural=is_rural(params["lat"], params["lon"])))
-        with ctx.single() as tx:  # one statement in autocommit: one round trip, atomic
-            row = tx.execute(CREATE_STMT, params).mappings().one()
+        # One API call, one round trip: the database numbers the URN, derives the room and the
+        # grade deadline, declares an armed incident, and writes rows + events + audit.
+        with ctx.single() as tx:
+            row = self.create_in(tx, params)
         view = view_from(IncidentView, row)
         self._last_created = view
         return view
+
+    @staticmethod
+    def create_in(tx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        """api.incident_create with validated `params` (from `_validated`), in `tx`."""
+        return tx.call("api.incident_create", channel=params["channel"], incident_type=params["incident_type"],
+                       summary=params["summary"], lat=params["lat"], lon=params["lon"], area=params["area"],
+                       grade=params["grade"], caller_name=params["caller_name"],
+                       caller_phone=params["caller_phone"], address=params["address"],
+                       uprn=params.get("uprn"), location_ref=params.get("location_ref"),
+                       audit_as=("incident.create", None), **{f: params[f] for f in FLAG_NAMES})
 
     def _validated(self, channel: Any, incident_type: Any, summary: Any, lat: Any, lon: Any,
                    grade: Any, caller_name: Any, caller_phone: Any, address: Any,
@@ -229,39 +212,27 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             raise InvalidInput("The incident version you edited is missing; reload it.", field="version")
         values = self._update_values(fields)
-        sets = [f"{k} = :v_{k}" for k in values]
-        params: dict[str, Any] = {f"v_{k}": v for k, v in values.items()}
-        if "lat" in values:  # a new location re-derives the owning room and the urban/rural target
-            sets.append("room_code = (SELECT room_code FROM areas WHERE code = CAST(:room_area AS text))")
-            sets.append("deadline_at = CASE grade WHEN 'G1' THEN created_at + make_interval(mins => :t1) "
-                        "WHEN 'G2' THEN created_at + make_interval(mins => :t2) "
-                        "WHEN 'G3' THEN created_at + make_interval(mins => :t3) "
-                        "WHEN 'G4' THEN created_at + make_interval(mins => :t4) END")
-            rural = is_rural(values["lat"], values["lon"])
-            params["room_area"] = values["area_code"]
-            params.update({f"t{i}": target_minutes(f"G{i}", rural=rural) for i in range(1, 5)})
-        changed = sorted(k for k in values if k != "area_code")
-        sql = emitting("incident.updated", f"""
-            UPDATE incidents SET {', '.join(sets)}, version = version + 1, updated_at = now(),
-                updated_by = CAST(:username AS text)
-            WHERE id = :id AND version = :ev AND status <> 'closed' RETURNING *""",
-                       extra="jsonb_build_object('changed', CAST(:changed AS jsonb))")
-        params.update(self.actor_params(), id=incident_id, ev=expected_version, changed=json.dumps(changed))
-        with ctx.tx() as tx:
-            if ("address" in values) != ("lat" in values):  # one half changes: check it against the other
-                self._check_against_stored(tx, incident_id, values)
-            row = tx.execute(sql, params).mappings().first()
-            if row is None:
-                self._explain_stale(tx, incident_id, expected_version)
+        if ("address" in values) != ("lat" in values):  # one half changes: check it against the other
+            with ctx.read() as conn:
+                self._check_against_stored(conn, incident_id, values)
+        with ctx.single() as tx:  # the database checks the version, the rules and declares firearms
+            try:
+                row = tx.call("api.incident_update", incident_id=incident_id,
+                              expected_version=expected_version, fields=values)
+            except Conflict as exc:  # stale edit: the details name who changed it and when
+                d = dict(exc.details)
+                if isinstance(d.get("changed_at"), str):
+                    d["changed_at"] = parse_ts(d["changed_at"])
+                raise Conflict(exc.message, **d) from exc
         return self._with_current_room(row)
 
-    def _check_against_stored(self, tx: Any, incident_id: int, values: dict[str, Any]) -> None:
+    def _check_against_stored(self, conn: Any, incident_id: int, values: dict[str, Any]) -> None:
         """A new address must fit the stored pin, a new pin the stored address: never keep one
         silently while the other says somewhere else (one read, only when there is something to check)."""
         if "address" in values and not names_place(values["address"]):
             return
-        cur = tx.execute("SELECT lat, lon, address FROM incidents WHERE id = :id",
-                         {"id": incident_id}).mappings().first()
+        cur = conn.execute(text("SELECT lat, lon, address FROM incidents WHERE id = :id"),
+                           {"id": incident_id}).mappings().first()
         if cur is None:
             return  # the UPDATE finds nothing and says why
         lat, lon = values.get("lat", cur["lat"]), values.get("lon", cur["lon"])
@@ -293,18 +264,6 @@ class IncidentService(LifecycleMixin, RelatedMixin):
             self._check_address(out["address"], out["lat"], out["lon"])
         return out
 
-    def _explain_stale(self, tx: Any, incident_id: int, expected: int) -> None:
-        cur = tx.execute("SELECT urn, version, updated_by, updated_at, status FROM incidents WHERE id = :id",
-                         {"id": incident_id}).mappings().first()
-        if cur is None:
-            raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-        if cur["status"] == "closed":
-            raise InvalidInput(f"Incident {cur['urn']} is closed; reopen it before changing it.", field="status")
-        raise Conflict(f"Incident {cur['urn']} was changed by {cur['updated_by']} at "
-                       f"{local_time(cur['updated_at'])} while you were editing (now version "
-                       f"{cur['version']}, you had {expected}). Reload it and make your change again.",
-                       changed_by=cur["updated_by"], changed_at=cur["updated_at"], version=cur["version"])
-
     # ---- grade ----------------------------------------------------------------------------
     def grade(self, incident_id: int, grade: str | int, *, rationale: str | None = None) -> IncidentView:
         """Grade or regrade; downgrading a G1 needs a supervisor. Every regrade is logged."""
@@ -314,39 +273,11 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         incident_id = int_id(incident_id)
         new = grade_field(grade, required=True)
         why = text_field(rationale, "Rationale", field="rationale", max_len=2000, required=False)
-        from .signoff import downgrade_guard  # issue 14: a G1/G2 downgrade waits for a supervisor
-        downgrade_guard(ctx, incident_id, new, why)
-        with ctx.tx() as tx:
-            # Lock the row: the permission rule depends on the grade it has *now*.
-            cur = tx.execute("SELECT urn, grade, status, lat, lon FROM incidents WHERE id = :id FOR UPDATE",
-                             {"id": incident_id}).mappings().first()
-            if cur is None:
-                raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-            old = cur["grade"]
-            if cur["status"] == "closed":
-                raise InvalidInput(f"Incident {cur['urn']} is closed; reopen it before regrading.", field="grade")
-            if old == new:
-                raise InvalidInput(f"Incident {cur['urn']} is already {new}.", field="grade")
-            if old is not None and why is None:
-                raise InvalidInput(f"Say why you are regrading {cur['urn']} from {old} to {new}: "
-                                   "a rationale is required.", field="rationale")
-            if old == "G1":
-                ctx.require("incident.downgrade_g1", entity=entity,
-                            what=f"downgrade a G1 emergency ({cur['urn']}); ask a supervisor")
-            verb = "Graded" if old is None else ("Upgraded" if new < old else "Downgraded")
-            line = f"{verb} {new}" + (f" (was {old})" if old else "") + (f": {why}" if why else "")
-            sql = emitting("incident.graded", """
-                UPDATE incidents SET grade = :g, deadline_at = created_at + make_interval(mins => :t),
-                    version = version + 1, updated_at = now(), updated_by = CAST(:username AS text)
-                WHERE id = :id RETURNING *""",
-                           pre="l AS (INSERT INTO incident_log (incident_id, username, console_id, kind, text) "
-                               "VALUES (:id, CAST(:username AS text), CAST(:console AS text), 'grade', :line)), ",
-                           extra="jsonb_build_object('previous_grade', CAST(:old AS text), "
-                                 "'rationale', CAST(:why AS text))")
-            row = tx.execute(sql, {**self.actor_params(), "id": incident_id, "g": new, "old": old,
-                                   "why": why, "line": line,
-                                   "t": target_minutes(new, rural=is_rural(cur["lat"], cur["lon"]))}
-                             ).mappings().one()
+        with ctx.single() as tx:  # one call: rules, sign-off request or regrade, log, event, audit
+            row = tx.call("api.incident_grade", incident_id=incident_id, grade=new, rationale=why,
+                          audit_as=("incident.downgrade_g1", entity))
+        if "refused" in row:  # a downgrade waiting for a supervisor: filed and audited by the database
+            raise NotPermitted(row["refused"], signoff_id=row["signoff"]["id"])
         return self._with_current_room(row)
 
     regrade = grade

@@ -131,15 +131,10 @@ class PresenceService:
         return sent
 
     def _publish(self) -> bool:
-        a = self.ctx.actor
         incident_id, typing = self._state
         try:
-            with self.ctx.tx() as tx:
-                tx.execute("UPDATE consoles SET last_seen = now() WHERE id = :c", {"c": a.console_id})
-                tx.emit("console.presence", a.console_id, {
-                    "console_id": a.console_id, "username": a.username, "display_name": a.display_name,
-                    "room": a.room_code, "incident_id": incident_id, "typing": typing},
-                    room=a.room_code, audit=False)
+            with self.ctx.single() as tx:  # one call: stamps last_seen and publishes (not audited)
+                tx.call("api.console_presence", incident_id=incident_id, typing=typing)
         except ControlRoomError as exc:  # presence is best effort: the DB being down shows elsewhere
             log.debug("presence not published: %s", exc)
             return False

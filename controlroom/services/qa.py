@@ -1,7 +1,6 @@
 """Quality sampling of closed incidents by data auditors (mixed into AuditService)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
@@ -9,7 +8,7 @@ from typing import Any, Optional
 from sqlalchemy import text
 
 from ..errors import InvalidInput
-from .base import AUDIT_SQL, ServiceContext, to_json
+from .base import ServiceContext
 from .validate import int_id, text_field
 from .views import view_from
 
@@ -67,27 +66,10 @@ class QaMixin:
             raise InvalidInput("Sample size must be a percentage above 0 and at most 100.", field="percent")
         if seed is not None and not -1 <= seed <= 1:
             raise InvalidInput("A repeatable sample needs a seed between -1 and 1.", field="seed")
-        params: dict[str, Any] = {"since": since, "until": until}
-        where = ("status = 'closed' AND (CAST(:since AS timestamptz) IS NULL OR closed_at >= :since) "
-                 "AND (CAST(:until AS timestamptz) IS NULL OR closed_at <= :until)")
-        with ctx.tx() as tx:
-            total = tx.execute(f"SELECT count(*) FROM incidents WHERE {where}", params).scalar_one()
-            size = min(total, math.ceil(total * percent / 100)) if total else 0
-            if seed is not None:  # same seed, same draw: another auditor can reproduce the sample
-                tx.execute("SELECT setseed(:s)", {"s": seed})
-            rows = tx.execute(
-                "SELECT i.id, i.urn, i.incident_type, i.grade, i.summary, i.created_at, i.closed_at, "
-                "i.closing_code, i.room_code, (SELECT count(*) FROM qa_reviews q WHERE q.incident_id = i.id) "
-                f"AS reviews FROM incidents i WHERE {where} ORDER BY random() LIMIT :n",
-                {**params, "n": size}).mappings().all()
-            items = sorted((view_from(QaSampleItem, r) for r in rows), key=lambda i: (i.closed_at, i.id))
-            a = ctx.actor
-            tx.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
-                                   "room": a.room_code, "action": "qa.sampled", "entity": "incidents",
-                                   "outcome": "ok", "details": to_json({
-                                       "percent": percent, "closed": total, "seed": seed,
-                                       "urns": [i.urn for i in items][:500]})})
-        return items
+        with ctx.single() as tx:  # one call: the draw and its audit row
+            rows = tx.call("api.qa_sample", percent=float(percent), since=since, until=until,
+                           seed=None if seed is None else float(seed), audit_as=("audit.qa", None))
+        return [view_from(QaSampleItem, r) for r in rows]
 
     def record_review(self, incident_id: int, *, checklist: dict[str, bool], findings: str,
                       outcome: str, sample_percent: float | None = None) -> QaReviewView:
@@ -104,22 +86,11 @@ class QaMixin:
         if outcome not in OUTCOMES:
             raise InvalidInput(f"Outcome must be one of: {', '.join(OUTCOMES.values())}.", field="outcome")
         body = text_field(findings, "Findings", field="findings", max_len=4000)
-        with ctx.tx() as tx:
-            row = tx.execute(
-                "INSERT INTO qa_reviews (incident_id, sample_percent, checklist, outcome, findings, by, console_id) "
-                "SELECT id, :p, CAST(:c AS jsonb), :o, :f, :u, :con FROM incidents WHERE id = :i AND status = 'closed' "
-                "RETURNING *", {"i": incident_id, "p": sample_percent, "c": to_json(checklist), "o": outcome,
-                                "f": body, "u": ctx.actor.username, "con": ctx.actor.console_id}).mappings().first()
-            inc = tx.execute("SELECT i.urn, i.status, a.room_code FROM incidents i JOIN areas a ON a.code = i.area_code "
-                             "WHERE i.id = :i", {"i": incident_id}).mappings().first()
-            if inc is None:
-                raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
-            if row is None:
-                raise InvalidInput(f"Incident {inc['urn']} is not closed; only closed incidents are reviewed.",
-                                   field="id")
-            view = view_from(QaReviewView, {**row, "urn": inc["urn"]})
-            tx.emit("qa.reviewed", incident_id, {**dict(row), "urn": inc["urn"]}, room=inc["room_code"])
-        return view
+        with ctx.single() as tx:  # the database refuses a review of an open incident
+            row = tx.call("api.qa_record_review", incident_id=incident_id, checklist=checklist, outcome=outcome,
+                          findings=body, sample_percent=sample_percent,
+                          audit_as=("audit.qa", f"incident:{incident_id}"))
+        return view_from(QaReviewView, row)
 
     def reviews(self, *, incident_id: int | None = None, limit: int = 500) -> list[QaReviewView]:
         """Recorded QA reviews, newest first (optionally for one incident)."""
