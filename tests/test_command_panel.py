@@ -96,3 +96,26 @@ def test_panel_refusal_is_shown_to_the_operator(qtbot, open_as):
     qtbot.mouseClick(panel.authorise_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: "required" in panel.message.text(), timeout=5000)
     assert NOT_AUTHORISED in panel.banner.text()
+
+
+def test_declaration_waiting_for_an_inspector_is_shown_at_sign_in(qtbot, open_as, monkeypatch):
+    """Issue 18 item 3: declared while no inspector console was running (or it crashed)."""
+    monkeypatch.setattr("ui.firearms_alert.QApplication.beep", lambda: None)
+    handler = open_as("handler.north")
+    inc = incident(handler, summary="Man with a handgun, declared before the inspector signed in")
+    handler.command.declare_firearms(inc.id)
+    ctx, panel = console(qtbot, open_as("inspector.north"))   # signs in afterwards
+    alert = panel.alert
+    qtbot.waitUntil(lambda: any(str(p.get("id")) == str(inc.id) for p in alert.pending), timeout=5000)
+    assert alert.isVisible()
+    while alert.pending and str(alert.pending[0].get("id")) != str(inc.id):
+        alert.pending.append(alert.pending.pop(0))
+        alert._render()
+    assert inc.urn in alert.body.text() and alert.take.isVisible()  # our room: take command
+    with qtbot.waitSignal(alert.acknowledged, timeout=5000):
+        alert.acknowledge(take_command=True)
+    waiting = [a for a in handler.alerts.open() if a.kind == "firearms_itfc" and a.incident_id == inc.id]
+    assert waiting == []  # ITFC accepted: the alert is cleared for every console
+    ctx2, panel2 = console(qtbot, open_as("inspector.north"))  # a restart no longer re-alerts it
+    qtbot.wait(500)
+    assert all(str(p.get("id")) != str(inc.id) for p in panel2.alert.pending)

@@ -61,12 +61,44 @@ class FirearmsAlert(QWidget):
         self.timer = QTimer(self, interval=REMIND_MS)
         self.timer.timeout.connect(QApplication.beep)
         ctx.bridge.event.connect(self.on_event)
+        self.load_waiting()
+
+    def load_waiting(self) -> None:
+        """Declarations still waiting for an inspector are shown at sign-in and after a restart:
+        they are alerts in the database, not windows of whichever console was running."""
+        role = self.ctx.session.user.role
+        if role not in ("inspector", "trainer"):
+            return
+        run_op(self, lambda: self.ctx.session.alerts.open(for_me=True), on_done=self._waiting,
+               on_error=lambda _e: None)
+
+    def _waiting(self, alerts: list[Any]) -> None:
+        for a in alerts:
+            declaration = (a.details or {}).get("declaration")
+            if a.kind == "firearms_itfc" and a.needs_acknowledgement and isinstance(declaration, dict):
+                self._add(declaration)
 
     def on_event(self, ev: Any) -> None:
+        p = ev.payload if isinstance(ev.payload, dict) else {}
+        if ev.kind == "alert.cleared" and p.get("kind") == "firearms_itfc":
+            self._forget(p.get("incident_id"))  # an inspector took command (or it was closed)
+            return
         if ev.kind != "command.firearms_declared" or ev.console_id == self.ctx.session.console_id:
             return
-        p = ev.payload if isinstance(ev.payload, dict) else {}
-        if any(x.get("id") == p.get("id") for x in self.pending):
+        self._add(p)
+
+    def _forget(self, incident_id: Any) -> None:
+        before = len(self.pending)
+        self.pending = [x for x in self.pending if str(x.get("id")) != str(incident_id)]
+        if len(self.pending) != before:
+            if self.pending:
+                self._render()
+            else:
+                self.timer.stop()
+                self.hide()
+
+    def _add(self, p: dict[str, Any]) -> None:
+        if not p.get("id") or any(str(x.get("id")) == str(p.get("id")) for x in self.pending):
             return
         self.pending.append(p)
         QApplication.beep()
