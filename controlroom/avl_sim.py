@@ -110,7 +110,7 @@ def make_movers(units, roads, rng: random.Random) -> list[Mover]:
 
 
 def run(url: str, *, units: int, rate: float, seconds: float | None, username: str, password: str,
-        seed: int = 6) -> int:
+        seed: int = 6, emergency_every: float | None = None) -> int:
     from .session import open_session
 
     rng = random.Random(seed)
@@ -129,6 +129,9 @@ def run(url: str, *, units: int, rate: float, seconds: float | None, username: s
         last_fix = {m.callsign: time.monotonic() for m in movers}
         t_end = None if seconds is None else time.monotonic() + seconds
         next_at, k = time.monotonic(), 0
+        # an officer's radio emergency button, now and then (Poisson), as a gateway would send it
+        next_emergency = (None if not emergency_every
+                          else time.monotonic() + rng.expovariate(1.0 / emergency_every))
         log.info("moving %d units at %.0f fixes/s as %s", len(movers), rate, username)
         while t_end is None or time.monotonic() < t_end:
             m = movers[k % len(movers)]
@@ -142,6 +145,14 @@ def run(url: str, *, units: int, rate: float, seconds: float | None, username: s
             except ControlRoomError as exc:  # DB down: keep moving, report, carry on when it is back
                 log.warning("fix for %s not sent: %s", m.callsign, exc)
                 time.sleep(1.0)
+            if next_emergency is not None and now >= next_emergency:
+                next_emergency = now + rng.expovariate(1.0 / emergency_every)
+                try:
+                    session.units.emergency(m.callsign, at=datetime.now(timezone.utc), lat=m.lat, lon=m.lon,
+                                            source="AVL simulator (radio emergency button)")
+                    log.info("emergency button pressed on %s", m.callsign)
+                except ControlRoomError as exc:
+                    log.warning("emergency for %s not raised: %s", m.callsign, exc)
             next_at += interval
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -161,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=40, help="how many units to move")
     p.add_argument("--rate", type=float, default=20.0, help="position fixes per second, all units together")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: run until Ctrl+C)")
+    p.add_argument("--emergency-every", type=float, default=None, metavar="SECONDS",
+                   help="press a moving unit's radio emergency button every SECONDS on average")
     p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"))
     p.add_argument("--user", default="despatch.north")
     p.add_argument("--password", default=os.environ.get("CONTROLROOM_PASSWORD", "demo"))
@@ -176,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         init_database(url, demo=True)
     try:
         run(url, units=args.units, rate=args.rate, seconds=args.seconds, username=args.user,
-            password=args.password)
+            password=args.password, emergency_every=args.emergency_every)
     except ControlRoomError as exc:
         print(f"avl_sim: {exc}", file=sys.stderr)
         return 1

@@ -173,3 +173,16 @@ def test_the_replay_shows_the_alert_queue_as_it_stood(open_as):
     assert state.alerts[alert.id]["acknowledged_by"] == "despatch.north"
     assert state.units[cs]["status"] == "emergency"
     d.alerts.clear(alert.id, result="officer_safe")
+
+
+def test_the_avl_simulator_can_press_the_emergency_button(db_url, open_as):
+    from controlroom.avl_sim import run
+
+    watcher = open_as("super.north")
+    before = {a.id for a in watcher.alerts.open()}
+    run(db_url, units=3, rate=20, seconds=1.5, username="despatch.north", password="demo",
+        emergency_every=0.2)
+    raised = [a for a in watcher.alerts.open() if a.id not in before and a.kind == "emergency"]
+    assert raised and all(a.source.startswith("AVL simulator") for a in raised)
+    for a in raised:
+        watcher.alerts.clear(a.id, result="officer_safe")
