@@ -117,7 +117,7 @@ def test_a_missing_mbtiles_file_falls_back_to_the_schematic_map(qapp, qtbot, tmp
         _close(qapp, p)
 
 
-def test_base_map_choice_is_force_configuration_written_by_the_owner_cli(db_url, tmp_path, open_as, qapp):
+def test_base_map_choice_is_force_configuration_written_by_the_owner_cli(db_url, tmp_path, open_as, qapp, capsys):
     path = mf.raster_mbtiles(tmp_path / "zoomstack.mbtiles")
     assert geo_cli(["--database-url", db_url, "basemap", "mbtiles", str(path)]) == 0
     from controlroom.geo.basemap import read_base_map
@@ -129,6 +129,8 @@ def test_base_map_choice_is_force_configuration_written_by_the_owner_cli(db_url,
     assert geo_cli(["--database-url", db_url, "basemap", "wmts", "http://127.0.0.1:9/wmts/{z}/{x}/{y}.png"]) == 0
     with s.engine.connect() as conn:
         assert read_base_map(conn).kind == "wmts"
+    assert geo_cli(["--database-url", db_url, "status"]) == 0
+    assert "WMTS/XYZ http://127.0.0.1:9/wmts/{z}/{x}/{y}.png" in capsys.readouterr().out
     assert geo_cli(["--database-url", db_url, "basemap", "schematic"]) == 0
     with s.engine.connect() as conn:
         assert read_base_map(conn).kind == "schematic"

@@ -21,6 +21,7 @@ from .formats import looks_like_postcode_prefix, normalise_postcode, postcode_ke
 _WORD = re.compile(r"[0-9a-z]+")
 _NUMBERED = re.compile(r"^\s*(\d{1,5}[a-z]?)\s*,?\s+(.*\S)\s*$", re.I)
 
+_TOP = "\U0010FFFF"  # sorts after every other character (bytewise, as text_pattern_ops compares)
 _COLS = "tier, kind, name, lat, lon, area_code, uprn, postcode, ref, score, pos"
 _KIND_RANK = "CASE kind WHEN 'place' THEN 0 WHEN 'street' THEN 1 WHEN 'landmark' THEN 2 ELSE 3 END"
 _G_LABEL = ("CASE WHEN kind = 'street' AND town IS NOT NULL THEN name || ', ' || town "
@@ -41,7 +42,8 @@ UNION ALL
 
 POSTCODE_PREFIX_SQL = """
 (SELECT 2, 'postcode', postcode, lat, lon, area_code, NULL::bigint, postcode, 'postcode:' || postcode, 0.9::float8, 0
- FROM postcodes WHERE postcode_key LIKE :pc_prefix ORDER BY postcode_key LIMIT :limit)
+ FROM postcodes WHERE postcode_key ~>=~ :pc_lo AND postcode_key ~<~ :pc_hi
+ ORDER BY postcode_key USING ~<~ LIMIT :limit)
 """
 
 NUMBERED_SQL = """
@@ -60,11 +62,13 @@ NAMES_SQL = f"""
  ORDER BY 1, {_KIND_RANK}, length(name), name LIMIT :limit)
 """
 
-# Short input (one or two letters): whole-name prefix on a btree only, never a scan.
+# Whole-name prefix on the text_pattern_ops btree. A prefix range (~>=~ / ~<~), not LIKE: the
+# statement is prepared, and after five runs PostgreSQL may switch to a generic plan, in which a
+# LIKE with a parameter cannot use the index (measured: 1 ms -> 40-120 ms per keystroke).
 SHORT_SQL = f"""
 (SELECT CASE WHEN lower(name) = :ql THEN 4 ELSE 5 END, kind, {_G_LABEL}, lat, lon, area_code,
         NULL::bigint, postcode, {_G_REF}, 1.0::float8, 0
- FROM gazetteer WHERE lower(name) LIKE :prefix ORDER BY lower(name) USING ~<~ LIMIT :limit)
+ FROM gazetteer WHERE lower(name) ~>=~ :lo AND lower(name) ~<~ :hi ORDER BY lower(name) USING ~<~ LIMIT :limit)
 """
 
 FUZZY_SQL = f"""
@@ -92,7 +96,7 @@ def build(q: str, limit: int) -> tuple[str, dict[str, Any]]:
     ql = q.strip().lower()
     words = _WORD.findall(ql)
     params: dict[str, Any] = {"q": q.strip(), "ql": ql, "limit": limit,
-                              "prefix": _like_escape(ql) + "%"}
+                              "prefix": _like_escape(ql) + "%", "lo": ql, "hi": ql + _TOP}
     parts: list[str] = []
     pc = normalise_postcode(q)
     if pc:
@@ -100,7 +104,7 @@ def build(q: str, limit: int) -> tuple[str, dict[str, Any]]:
         params["pc_key"] = postcode_key(pc)
     elif looks_like_postcode_prefix(q):
         parts.append(POSTCODE_PREFIX_SQL)
-        params["pc_prefix"] = _like_escape(postcode_key(q)) + "%"
+        params["pc_lo"], params["pc_hi"] = postcode_key(q), postcode_key(q) + _TOP
     m = _NUMBERED.match(q)
     if m and not pc:
         rest = tsquery(_WORD.findall(m.group(2).lower()))
