@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .config import MAPS
+from .config import maps_path
 from .errors import ControlRoomError
 from .geo import haversine_m
 
@@ -53,7 +53,7 @@ def head_for(m: Mover, dist: float) -> None:
 
 
 def load_roads() -> list[list[tuple[float, float]]]:
-    with open(MAPS / "roads.geojson", encoding="utf-8") as fh:
+    with open(maps_path("roads.geojson"), encoding="utf-8") as fh:
         features = json.load(fh)["features"]
     return [[(c[1], c[0]) for c in f["geometry"]["coordinates"]] for f in features
             if f["geometry"]["type"] == "LineString"]

@@ -2,14 +2,45 @@
 from __future__ import annotations
 
 import functools
+from importlib import resources as _importlib_resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-RESOURCES = ROOT / "resources"
-MAPS = ROOT / "maps"
+
+
+def _installed_dir(package: str) -> Path:
+    """The folder of an installed data package (wheels unpack to the file system, so a real Path)."""
+    found = _importlib_resources.files(package)
+    if not isinstance(found, Path):  # e.g. a zip import: not a supported way to run the console
+        raise RuntimeError(f"{package} is not installed as files on disk ({found!r})")
+    return found
+
+
+def _resources_dir() -> Path:
+    # A source checkout reads resources/ beside the code (so a clone never reads another tree's
+    # files through an editable install's finder); an installed wheel ships the same folder as the
+    # data package `controlroom._resources` (setup.py maps it without moving it).
+    checkout = ROOT / "resources"
+    if (ROOT / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return _installed_dir("controlroom._resources")
+
+
+RESOURCES = _resources_dir()
+MAPS = _installed_dir("maps")  # the map assets (GeoJSON, places) ship inside the maps package
+
+
+def resource_path(name: str) -> Path:
+    """resources/<name> (e.g. "channels.yaml", "themes/dark.qss") wherever the console runs from."""
+    return RESOURCES / name
+
+
+def maps_path(name: str) -> Path:
+    """maps/<name> (e.g. "areas.geojson"), from the checkout or the installed package."""
+    return MAPS / name
 
 ROLES = ("call_handler", "despatcher", "supervisor", "inspector", "trainer", "auditor")
 
@@ -17,7 +48,7 @@ ROLES = ("call_handler", "despatcher", "supervisor", "inspector", "trainer", "au
 @functools.cache
 def load_resource(name: str) -> dict[str, Any]:
     """Parse resources/<name>.yaml (cached: catalogues change only with a restart)."""
-    with open(RESOURCES / f"{name}.yaml", encoding="utf-8") as fh:
+    with open(resource_path(f"{name}.yaml"), encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 

@@ -71,7 +71,7 @@ def build_record(conn: Connection, incident_id: int) -> dict[str, Any]:
 # ---- checking a received document ----------------------------------------------------------------
 @functools.cache
 def schema() -> dict[str, Any]:
-    with open(config.RESOURCES / "eido.schema.json", encoding="utf-8") as fh:
+    with open(config.resource_path("eido.schema.json"), encoding="utf-8") as fh:
         return json.load(fh)
 
 

@@ -28,7 +28,7 @@ def parse_latlon(text: str) -> tuple[float, float] | None:
 
 @functools.cache
 def _places() -> dict[str, tuple[float, float]]:
-    with open(config.MAPS / "places.csv", encoding="utf-8") as fh:
+    with open(config.maps_path("places.csv"), encoding="utf-8") as fh:
         return {r["name"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)
                 if r["kind"] == "place"}
 
@@ -56,7 +56,7 @@ COORDS_RADIUS_M = 100.0
 @functools.cache
 def _named() -> dict[str, tuple[str, str, float, float]]:
     """Every gazetteer entry (the `gazetteer` table is loaded from the same file) by folded name."""
-    with open(config.MAPS / "places.csv", encoding="utf-8") as fh:
+    with open(config.maps_path("places.csv"), encoding="utf-8") as fh:
         return {r["name"].casefold(): (r["name"], r["kind"], float(r["lat"]), float(r["lon"]))
                 for r in csv.DictReader(fh)}
 

@@ -16,11 +16,11 @@ from typing import Any, Callable
 
 import yaml
 
-from .config import RESOURCES
+from .config import resource_path
 from .errors import ControlRoomError, InvalidInput
 
 log = logging.getLogger(__name__)
-SCENARIOS = RESOURCES / "scenarios"
+SCENARIOS = resource_path("scenarios")
 
 # Event kind in a scenario file -> "service.method" on the session. The first argument of
 # methods that act on an incident is given as `incident:` (a "@ref" to an earlier event).

@@ -8,7 +8,7 @@ from typing import Any
 from shapely.geometry import Point, shape
 from sqlalchemy import Connection, text
 
-from .config import MAPS
+from .config import maps_path
 from .geo import load_shipped_areas
 from .services.base import to_json
 
@@ -72,7 +72,7 @@ def seed_reference(conn: Connection, *, rng_seed: int = 42) -> None:
 
 def _places_by_area() -> dict[str, list[tuple[float, float]]]:
     out: dict[str, list[tuple[float, float]]] = {}
-    with open(MAPS / "places.csv", encoding="utf-8") as fh:
+    with open(maps_path("places.csv"), encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             out.setdefault(row["area_code"], []).append((float(row["lat"]), float(row["lon"])))
     return out

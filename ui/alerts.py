@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 
+from controlroom.config import resource_path
 from controlroom.errors import ControlRoomError
 from controlroom.services.alerts import AlertView, alert_view
 from controlroom.services.views import parse_ts
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .context import ConsoleContext
 
 log = logging.getLogger(__name__)
-SOUNDS = Path(__file__).resolve().parent.parent / "resources" / "sounds"
+SOUNDS = resource_path("sounds")
 ALERT_KINDS = ("alert.raised", "alert.acknowledged", "alert.escalated", "alert.cleared")
 WELFARE_RETRY = timedelta(seconds=60)
 

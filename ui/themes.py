@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from controlroom.config import RESOURCES
+from controlroom.config import resource_path
 
 from . import palette
 
@@ -14,7 +14,7 @@ def apply(app: QApplication | None, name: str) -> str:
     name = name if name in THEMES else "light"
     if app is not None:
         app.setStyle("Fusion")
-        app.setStyleSheet((RESOURCES / "themes" / f"{name}.qss").read_text(encoding="utf-8"))
+        app.setStyleSheet(resource_path(f"themes/{name}.qss").read_text(encoding="utf-8"))
         app.setProperty("controlroomTheme", name)
     palette.active_theme = name  # models draw text on the theme's ground in its colours
     return name

@@ -11,7 +11,7 @@ import shapely
 from shapely.geometry import Point, shape
 from shapely.strtree import STRtree
 
-from ..config import MAPS
+from ..config import maps_path
 from ..errors import InvalidInput
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -72,7 +72,7 @@ def validate_latlon(lat: object, lon: object) -> None:
 
 
 def load_shipped_areas(path: Path | None = None) -> list[dict[str, Any]]:
-    with open(path or MAPS / "areas.geojson", encoding="utf-8") as fh:
+    with open(path or maps_path("areas.geojson"), encoding="utf-8") as fh:
         return json.load(fh)["features"]
 
 

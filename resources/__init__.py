@@ -1,0 +1,1 @@
+"""Installed as the data package `controlroom._resources` (see setup.py); read via controlroom.config."""
