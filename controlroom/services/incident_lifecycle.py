@@ -21,7 +21,6 @@ def closing_codes() -> dict[str, dict[str, Any]]:
 
 class LifecycleMixin:
     ctx: Any
-    actor_params: Callable[[], dict[str, Any]]
     _with_current_room: Callable[[Any], IncidentView]
 
     # ---- close / reopen -------------------------------------------------------------------

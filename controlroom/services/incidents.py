@@ -43,10 +43,6 @@ class IncidentService(LifecycleMixin, RelatedMixin):
         self.ctx = ctx
         self._last_created: IncidentView | None = None
 
-    def actor_params(self) -> dict[str, Any]:
-        a = self.ctx.actor
-        return {"username": a.username, "role": a.role, "console": a.console_id}
-
     # ---- create ---------------------------------------------------------------------------
     def create(self, *, channel: str, incident_type: str, summary: str, lat: float, lon: float,
                grade: str | None = None, caller_name: str | None = None,

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from .. import config
 from ..errors import InvalidInput
 from ..roles import allowed
-from .base import ServiceContext, Tx
+from .base import ServiceContext
 from .validate import int_id, text_field, time_field
 from .views import LogEntryView, view_from
 
@@ -57,21 +57,6 @@ class PromptView:
 
 def prompt_policy() -> dict[str, Any]:
     return config.load_resource("prompts")
-
-
-def require_thrive_to_close(tx: Tx, incident_id: int) -> None:
-    """Hook for incidents.close (inside its transaction): refuse when policy needs THRIVE and none exists."""
-    policy = config.load_resource("standards").get("thrive_required_to_close") or {}
-    grades, flags = list(policy.get("grades") or []), list(policy.get("flags") or [])
-    row = tx.execute("SELECT * , EXISTS (SELECT 1 FROM incident_thrive t WHERE t.incident_id = i.id) AS has_thrive "
-                     "FROM incidents i WHERE id = :id", {"id": incident_id}).mappings().first()
-    if row is None or row["has_thrive"]:
-        return
-    reasons = ([f"it is {row['grade']}"] if row["grade"] in grades else []) + \
-              [f"{f.replace('_', ' ')} is flagged" for f in flags if row.get(f)]
-    if reasons:
-        raise InvalidInput(f"{row['urn']} cannot be closed without a THRIVE assessment "
-                           f"({' and '.join(reasons)}). Record THRIVE first.", field="thrive")
 
 
 class PromptService:
@@ -138,4 +123,4 @@ class PromptService:
         return view_from(LogEntryView, row)
 
 
-__all__ = ["PromptService", "PromptView", "require_thrive_to_close", "KINDS"]
+__all__ = ["PromptService", "PromptView", "KINDS"]
