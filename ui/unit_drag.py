@@ -80,5 +80,19 @@ def assign_dropped(owner: Any, session: Any, incident_id: Optional[int], callsig
                on_error=lambda e, cs=cs: message.setText(f"{cs} not assigned to {urn_of(incident_id)}: {e}"))
 
 
-def unit_flags(flags: Qt.ItemFlags, index: QModelIndex) -> Qt.ItemFlags:
-    return flags | Qt.ItemIsDragEnabled if index.isValid() else flags
+class UnitDragSource:
+    """Mixin for a model whose `rows` are unit dicts: rows drag out as their callsigns."""
+
+    rows: list[Any]
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
+        flags = super().flags(index)  # type: ignore[misc]
+        return flags | Qt.ItemIsDragEnabled if index.isValid() else flags
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802
+        return [MIME, "text/plain"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # noqa: N802
+        calls = sorted({self.rows[i.row()]["callsign"] for i in indexes
+                        if i.isValid() and i.row() < len(self.rows)})
+        return callsigns_mime(calls)

@@ -25,7 +25,7 @@ from .table_model import RowTableModel, bold_font
 from . import palette
 from .ops import run_op
 from .proxy_models import SourceDataProxy
-from .unit_drag import MIME as CALLSIGNS_MIME, callsigns_mime, make_drag_source, unit_flags
+from .unit_drag import UnitDragSource, make_drag_source
 
 if TYPE_CHECKING:
     from .context import ConsoleContext
@@ -37,7 +37,7 @@ SORT_ROLE = Qt.UserRole + 1
 ROOM_LABEL = {"north": "North", "south": "South"}
 
 
-class UnitsModel(RowTableModel):
+class UnitsModel(UnitDragSource, RowTableModel):
     """One row per unit (dicts shaped like the unit row of the event payloads)."""
     columns = COLUMNS
 
@@ -94,17 +94,6 @@ class UnitsModel(RowTableModel):
             self.upsert(p["unit"])
         elif isinstance(p.get("area_rooms"), dict) and self.rows:  # area transfer: rooms column
             self.dataChanged.emit(self.index(0, ROOM), self.index(len(self.rows) - 1, ROOM))
-
-    # drag source: units dragged onto an incident (incident list) or a talk group
-    def flags(self, index: QModelIndex) -> Qt.ItemFlags:
-        return unit_flags(super().flags(index), index)
-
-    def mimeTypes(self) -> list[str]:  # noqa: N802
-        return [CALLSIGNS_MIME, "text/plain"]
-
-    def mimeData(self, indexes: list[QModelIndex]) -> Any:  # noqa: N802
-        calls = sorted({self.rows[i.row()]["callsign"] for i in indexes if i.isValid() and i.row() < len(self.rows)})
-        return callsigns_mime(calls)
 
     def unit(self, callsign: str) -> Optional[dict[str, Any]]:
         row = self._row_of.get(callsign)
