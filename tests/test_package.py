@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import textwrap
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -37,9 +40,18 @@ def _build_wheel(out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> dict:
+def installed() -> Iterator[dict]:
     """A venv holding only the built wheel, and an environment whose every dir is a temp dir."""
-    tmp = tmp_path_factory.mktemp("package")
+    # Not tmp_path_factory: a concurrent pytest run of the same user prunes old basetemp dirs,
+    # which can pull the data dir from under initdb.
+    tmp = Path(tempfile.mkdtemp(prefix="controlroom-package-"))
+    try:
+        yield _install(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(tmp: Path) -> dict:
     wheel = _build_wheel(tmp / "dist")
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
