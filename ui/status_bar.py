@@ -65,7 +65,14 @@ class ConsoleStatusBar(QStatusBar):
 
     def set_db_state(self, connected: bool) -> None:
         where = "training DB" if self.ctx.training else "live DB"
-        self.db.setText(f"● {where} connected" if connected else "✖ DATABASE UNREACHABLE — entries are kept")
+        url = str(getattr(self.ctx.session, "url", "") or "")
+        cluster = "," in url.split("/")[2] if url.count("/") >= 2 else False  # a multi-host URL
+        server = getattr(self.ctx.session.events, "server", None) if cluster else None
+        if connected:
+            self.db.setText(f"● {where} connected" + (f" · {server}" if server else ""))
+        else:
+            self.db.setText("✖ DATABASE UNREACHABLE — failing over, entries are kept" if cluster
+                            else "✖ DATABASE UNREACHABLE — entries are kept")
         self.db.setProperty("state", "ok" if connected else "down")
         # Red (with words, never colour alone) the moment the listener loses the database.
         self.db.setStyleSheet("" if connected else

@@ -55,6 +55,7 @@ class EventListener:
         self._thread: threading.Thread | None = None
         self.connected = False
         self.backend_pid: int | None = None
+        self.server: str | None = None
         self.reconnects = 0
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
@@ -108,6 +109,7 @@ class EventListener:
     def _serve(self, conn: psycopg.Connection) -> None:
         conn.execute(f"LISTEN {CHANNEL}")
         self.backend_pid = conn.info.backend_pid
+        self.server = f"{conn.info.host}:{conn.info.port}"  # which member (after a failover: the new leader)
         if self.last_seen is None:  # a new console starts from now, not from the dawn of time
             self.last_seen = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         else:

@@ -30,6 +30,11 @@ class EventService:
         return self.listener.connected
 
     @property
+    def server(self) -> str | None:
+        """host:port of the database member the listener is connected to."""
+        return self.listener.server
+
+    @property
     def last_seen(self) -> int | None:
         return self.listener.last_seen
 

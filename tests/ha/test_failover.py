@@ -170,10 +170,25 @@ def _check(r: dict) -> None:
     assert r["time_to_first_write_s"] is not None, r
 
 
+def _primary_by_sql(state):
+    """The member that really accepts writes (asked over SQL, not Patroni's REST API)."""
+    found = []
+    for m in state.members:
+        try:
+            with psycopg.connect(f"postgresql://postgres:{state.superuser_password}@127.0.0.1:{m.pg_port}/postgres",
+                                 connect_timeout=2) as c:
+                if not c.execute("SELECT pg_is_in_recovery()").fetchone()[0]:
+                    found.append(m)
+        except psycopg.Error:
+            pass
+    return found
+
+
 def _leader_pids(state):
-    from controlroom.db.cluster import leader, postmaster_pid
-    m = leader(state)
-    assert m is not None, "no leader before the fault"
+    from controlroom.db.cluster import _wait, leader, postmaster_pid
+    _wait(lambda: len(_primary_by_sql(state)) == 1 and leader(state) is not None
+          and leader(state).name == _primary_by_sql(state)[0].name, 120, "no single settled leader")
+    m = _primary_by_sql(state)[0]
     return m, postmaster_pid(state, m)
 
 
@@ -211,7 +226,7 @@ def test_leader_frozen_comes_back_as_replica(cluster):
     r = _run_fault(cluster, "sigstop", fault)
     _wait(lambda: sum(1 for s in status(cluster) if s["role"] in ("master", "primary", "leader")) == 1
           and any(s["name"] == m.name and s["role"] == "replica" and s["state"] in ("running", "streaming")
-                  for s in status(cluster)), 90, "the frozen leader did not come back as a replica")
+                  for s in status(cluster)), 180, "the frozen leader did not come back as a replica")
     _check(r)
 
 
