@@ -19,7 +19,7 @@ from ui.main_window import MainWindow
 
 SIZES = {(1366, 768): 480, (1920, 1080): 800}  # window size -> the least map width that is usable
 PRIMARY = {  # what each role acts on all shift: on top, not a tab away
-    "handler.north": ("incidents", "incident_form", "contacts"),
+    "handler.north": ("contacts", "incident_form", "incidents"),
     "despatch.north": ("incidents", "incident_form", "units", "talkgroups"),
     "super.north": ("incidents", "incident_form", "units"),
     "inspector.north": ("incidents", "incident_form", "command"),
@@ -65,7 +65,12 @@ def check_layout(win: MainWindow, user: str, size: tuple[int, int]) -> None:
     form = win.panels["incident_form"]
     if "incident_form" in PRIMARY[user]:
         assert shown(win, form.save_btn) and shown(win, form.close_btn), f"{user} at {w}×{h}: Save/Close hidden"
-        assert form.height() >= 300, f"{user} at {w}×{h}: form only {form.height()} px high"
+        assert form.height() >= 280, f"{user} at {w}×{h}: form only {form.height()} px high"
+    if user == "handler.north":  # every contact action in view, none cut off at the column edge
+        for button in win.panels["contacts"].buttons.values():
+            assert shown(win, button) and button.mapTo(win, button.rect().topRight()).x() <= w, button.text()
+            right_edge = button.mapTo(win.docks["contacts"], button.rect().topRight()).x()
+            assert right_edge <= win.docks["contacts"].width(), f"{button.text()} cut off"
     assert win.command_line.edit.width() >= 360
     in_view = [k for k, d in win.docks.items() if shown(win, d.widget())]
     assert len(in_view) <= 4, f"{user} at {w}×{h}: {len(in_view)} panels crammed in: {in_view}"

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
-                               QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
+                               QGridLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
 from controlroom import config
@@ -191,6 +191,7 @@ class ContactsPanel(QWidget):
         self.proxy.setDynamicSortFilter(True)
         self.summary = QLabel("Loading the queue…")
         self.summary.setObjectName("contactsSummary")
+        self.summary.setWordWrap(True)  # a long queue summary wraps instead of widening the panel
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.table = QTableView()
@@ -202,21 +203,20 @@ class ContactsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.buttons: dict[str, QPushButton] = {}
-        row1, row2 = QHBoxLayout(), QHBoxLayout()
-        for key, label, layout in (("next", "Take next", row1), ("answer", "Answer", row1),
-                                   ("callback", "Call back", row1), ("assess", "Assess…", row1),
-                                   ("resolve", "Resolve…", row2), ("incident", "To incident…", row2),
-                                   ("confirm", "Confirm emergency", row2), ("dismiss", "Dismiss flag…", row2)):
+        grid = QGridLayout()  # three a row: every action fits a laptop's side column (issue 18)
+        for i, (key, label) in enumerate((("next", "Take next"), ("answer", "Answer"), ("callback", "Call back"),
+                                          ("assess", "Assess…"), ("resolve", "Resolve…"),
+                                          ("incident", "To incident…"), ("confirm", "Confirm emergency"),
+                                          ("dismiss", "Dismiss flag…"))):
             b = QPushButton(label)
             b.setObjectName(f"contacts_{key}")
             b.clicked.connect(getattr(self, f"do_{key}"))
-            layout.addWidget(b)
+            grid.addWidget(b, i // 3, i % 3)
             self.buttons[key] = b
         lay = QVBoxLayout(self)
         lay.addWidget(self.summary)
         lay.addWidget(self.table, 1)
-        lay.addLayout(row1)
-        lay.addLayout(row2)
+        lay.addLayout(grid)
         lay.addWidget(self.message)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.model.rowsInserted.connect(self._refresh_summary)

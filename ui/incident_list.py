@@ -126,14 +126,17 @@ class IncidentListPanel(QWidget):
         self.count = QLabel("")
         self.count.setObjectName("incidentCount")
 
-        bar = QHBoxLayout()
+        bar, find_row = QHBoxLayout(), QHBoxLayout()  # two rows: the filters fit a laptop's side column
         for w in (self.room_box, self.area_box, self.grade_box, self.status_box):
-            bar.addWidget(w)
-        bar.addWidget(self.find, 1)
-        bar.addWidget(self.count)
+            w.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(4)
+            bar.addWidget(w, 1)
+        find_row.addWidget(self.find, 1)
+        find_row.addWidget(self.count)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(bar)
+        lay.addLayout(find_row)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.drop_message)
         QShortcut(QKeySequence("Ctrl+F"), self, activated=self.find.setFocus, context=Qt.WindowShortcut)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Panels that lay themselves out (their own scroll areas, buttons kept in view): never wrap
 # them in a dock-level scroll area that would scroll their Save button away.
-SELF_SCROLLING = frozenset({"incident_form"})
+SELF_SCROLLING = frozenset({"incident_form", "contacts"})
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,17 @@ class RoleLayout:
     right: tuple[str, ...]   # likewise; a one-element group means "one stack, full height"
     closed: tuple[str, ...] = ()  # start closed (View menu / boards window)
     right_stacked: bool = False  # True: the whole right column is one tab stack at full height
-    left_top_share: float = 0.36  # the left top panel's share of the column height
+    left_top_share: float = 0.42  # the left top panel's share of the column height
     raise_right: str | None = None  # the right-column tab raised by default
+    right_share: float = 0.27  # of the window width (the command panel needs more than a board)
 
 
 _BOARDS = ("dashboards", "reconciliation", "banding", "replay", "recovery")
 LAYOUTS: dict[str, RoleLayout] = {
-    "call_handler": RoleLayout(left=("incidents", "incident_form"),
-                               right=("contacts", "prompts", "reference", "units", "talkgroups", "command"),
-                               closed=("recovery",), left_top_share=0.34),
+    # the handler takes contacts and writes incidents: both in the wide left column
+    "call_handler": RoleLayout(left=("contacts", "incident_form"),
+                               right=("incidents", "prompts", "reference", "units", "talkgroups", "command"),
+                               closed=("recovery",), left_top_share=0.45),
     "despatcher": RoleLayout(left=("incidents", "incident_form", "contacts"),
                              right=("units", "talkgroups", "command", "prompts", "intel", "reference", "recovery")),
     "supervisor": RoleLayout(left=("incidents", "incident_form", "contacts"),
@@ -43,7 +45,7 @@ LAYOUTS: dict[str, RoleLayout] = {
                              closed=_BOARDS),
     "inspector": RoleLayout(left=("incidents", "incident_form", "contacts"),
                             right=("command", "units", "talkgroups", "prompts", "intel", "reference"),
-                            closed=_BOARDS, right_stacked=True, raise_right="command"),
+                            closed=_BOARDS, right_stacked=True, raise_right="command", right_share=0.34),
     "trainer": RoleLayout(left=("incidents", "incident_form", "contacts"),
                           right=("trainer", "units", "talkgroups", "command", "prompts", "reference"),
                           closed=_BOARDS + ("intel",), right_stacked=True, raise_right="trainer"),
@@ -57,10 +59,10 @@ def layout_for(role: str) -> RoleLayout:
     return LAYOUTS.get(role, LAYOUTS["despatcher"])
 
 
-def column_widths(window_width: int) -> tuple[int, int]:
-    """Left and right column widths: the map keeps at least ~40 % of a small screen."""
-    left = int(min(max(window_width * 0.31, 400), 560))
-    right = int(min(max(window_width * 0.27, 340), 500))
+def column_widths(window_width: int, right_share: float = 0.27) -> tuple[int, int]:
+    """Left and right column widths: the map keeps at least ~35 % of a small screen."""
+    left = int(min(max(window_width * (0.27 if right_share > 0.3 else 0.31), 400), 560))
+    right = int(min(max(window_width * right_share, 340), 560))
     return left, right
 
 
@@ -120,7 +122,7 @@ def apply_sizes(win: "MainWindow") -> None:
     """Column widths and the left split for the window's current size (after it has one)."""
     spec = layout_for(win.ctx.session.user.role)
     d = win.docks
-    left_w, right_w = column_widths(win.width())
+    left_w, right_w = column_widths(win.width(), spec.right_share)
     left = [d[n] for n in spec.left if n in d]
     right = [d[n] for n in spec.right if n in d]
     if left and right:
