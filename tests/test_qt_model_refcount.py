@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,6 +126,9 @@ def test_no_ui_model_overrides_data_through_the_binding():
         if issubclass(cls, QAbstractProxyModel):
             assert cls.data is not QAbstractProxyModel.data and "SourceDataProxy" in [
                 c.__name__ for c in cls.__mro__], cls
+    plain = [p.name for p in (ROOT / "ui").glob("*.py")
+             if re.search(r"\bQ(SortFilter|Identity|Transpose)ProxyModel\(", p.read_text(encoding="utf-8"))]
+    assert not plain, f"use ui.proxy_models.SourceDataProxy instead of a plain Qt proxy in {plain}"
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:

@@ -1,2 +1,2 @@
 """Qt layer of the controlroom console: widgets, Qt models and the map view."""
-from . import qt_workarounds  # noqa: F401  (before any signal is emitted: PySide6 emit refcount bug)
+from . import qt_workarounds  # noqa: F401  (first: PySide6 6.12/CPython 3.11 drain None/True, issue 18)

@@ -94,7 +94,7 @@ def test_every_role_console_survives_the_compressed_shift_with_steady_singletons
             print(f"soak_roles_{name}_refcount_drain: {drain_h:.0f} refs/h")
             left = float("inf") if drain_h == 0 else end["refs"][i] / drain_h
             print(f"soak_roles_{name}_refcount_lasts: {left:.3g} h (a shift is {SHIFT_H:.0f} h)")
-            own = end["refs"][i] - (RESERVE if start.get("reserve") else 0)  # without the reserve
+            own = stats[0]["refs"][i] - (RESERVE if start.get("reserve") else 0)  # its own count at start
             print(f"soak_roles_{name}_unreserved_would_last: "
                   f"{float('inf') if drain_h == 0 else own / drain_h * 60:.3g} min")
     if done:
