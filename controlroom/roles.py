@@ -22,6 +22,7 @@ _INSPECTOR = _SUPERVISOR | {
 }
 _AUDITOR = {"audit.read", "audit.export", "audit.qa", "replay.view", "incident.export", "intel.supervise"}
 _TRAINER = _INSPECTOR | {"training.run", "replay.view"}
+_ADMIN = {"operator.admin"}  # operator administration only (api.admin_operator_*)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "call_handler": frozenset(_HANDLER),
@@ -30,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "inspector": frozenset(_INSPECTOR),
     "trainer": frozenset(_TRAINER),
     "auditor": frozenset(_AUDITOR),
+    "admin": frozenset(_ADMIN),
 }
 
 ROLE_LABELS = {
@@ -39,6 +41,7 @@ ROLE_LABELS = {
     "inspector": "Inspector",
     "trainer": "Trainer",
     "auditor": "Auditor",
+    "admin": "Operator administrator",
 }
 
 

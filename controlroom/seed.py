@@ -22,7 +22,8 @@ DEMO_USERS = [
                               ("despatch", "Despatcher", "despatcher"),
                               ("super", "Supervisor", "supervisor"),
                               ("inspector", "Inspector", "inspector"))
-] + [("trainer", "Trainer", "trainer", "north"), ("auditor", "Auditor", "auditor", None)]
+] + [("trainer", "Trainer", "trainer", "north"), ("auditor", "Auditor", "auditor", None),
+      ("admin", "Operator administrator", "admin", None)]
 
 # area code -> (callsign prefix, number of IRVs, NPT, PCSO, CID)
 AREA_UNITS = {
@@ -50,7 +51,7 @@ PARTNER_GROUPS = [
 
 def seed_reference(conn: Connection, *, rng_seed: int = 42) -> None:
     """Rooms, areas, users, units and talk groups (the reference data training copies too)."""
-    from .session import hash_password
+    from .db.roles import _raw, create_operator
 
     for code, name, site in ROOMS:
         conn.execute(text("INSERT INTO rooms (code, name, site) VALUES (:c, :n, :s)"),
@@ -61,11 +62,12 @@ def seed_reference(conn: Connection, *, rng_seed: int = 42) -> None:
         conn.execute(text("INSERT INTO areas (code, name, room_code, home_room_code, geojson) "
                           "VALUES (:c, :n, :r, :r, CAST(:g AS jsonb))"),
                      {"c": p["code"], "n": p["name"], "r": p["room"], "g": to_json(f["geometry"])})
-    pw = hash_password(DEMO_PASSWORD)
+    raw = _raw(conn)
     for username, display, role, room in DEMO_USERS:
-        conn.execute(text("INSERT INTO users (username, display_name, password_hash, role, home_room_code) "
-                          "VALUES (:u, :d, :p, :r, :room)"),
-                     {"u": username, "d": display, "p": pw, "r": role, "room": room})
+        # demo operators are PostgreSQL login roles (cluster-wide: kept if they already exist)
+        create_operator(raw, username, job_role=role, password=DEMO_PASSWORD)
+        conn.execute(text("INSERT INTO users (username, display_name, home_room_code) "
+                          "VALUES (:u, :d, :room)"), {"u": username, "d": display, "room": room})
     _seed_units(conn, features, random.Random(rng_seed))
     _seed_talk_groups(conn, features)
 

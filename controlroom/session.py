@@ -6,18 +6,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import argon2
-from sqlalchemy import Engine, event, text
+import time
 
-from .db.engine import make_engine
-from .errors import ControlRoomError, NotPermitted, WrongDatabase
+import psycopg
+from sqlalchemy import Engine, event
+
+from .db.engine import CONNECT_KW, make_engine, redact, secure_conninfo
+from .errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable, WrongDatabase
 from .geo import AreaIndex
 from .services.base import Actor, ServiceContext, db_errors, to_json
 from .services.events import Event, EventService
 
 log = logging.getLogger(__name__)
-_hasher = argon2.PasswordHasher()  # argon2id with the library's current defaults
-MAX_FAILED_SIGN_INS = 5
 
 # attribute -> (module, class). Each service is built on first use with the session's context.
 SERVICES: dict[str, tuple[str, str]] = {
@@ -64,15 +64,16 @@ class Session:
     """A signed-in console. Services appear as attributes; `close()` when done."""
 
     def __init__(self, *, url: str, engine: Engine, ctx: ServiceContext, user: UserView,
-                 room: RoomView, last_seen: int) -> None:
-        self.url = url
+                 room: RoomView, last_seen: int, conninfo: str) -> None:
+        self.url = url  # without the password
+        self.conninfo = conninfo  # this operator's own connection string (their secret only)
         self.engine = engine
         self.ctx = ctx
         self.user = user
         self.room = room
         self.console_id = ctx.actor.console_id
         self.training = ctx.training
-        self.events = EventService(url, last_seen=last_seen)
+        self.events = EventService(conninfo, last_seen=last_seen)
         self.events.subscribe(self._track_area_owners)
         self._services: dict[str, Any] = {}
 
@@ -88,15 +89,25 @@ class Session:
             return svc
         raise AttributeError(name)
 
-    def verify_password(self, password: str) -> bool:
-        """Re-check the signed-in user's password (console idle lock); audited, failures count."""
-        return _verify_again(self.ctx, password)
+    def verify_password(self, password: str, *, purpose: str = "unlock") -> bool:
+        """Re-check the signed-in operator's password by a fresh sign-in to the database (idle
+        lock: purpose 'unlock'; armed authorisation: 'reauthenticate'); failures are audited."""
+        return _verify_again(self, password, purpose=purpose)
 
     def _track_area_owners(self, ev: Event) -> None:
-        # Convention: any event whose payload carries "area_rooms" states the new ownership.
+        # Convention: an event whose payload carries "area_rooms" says ownership changed. The
+        # payload is not trusted (anything an event says could have been written by a console
+        # still allowed to emit): the areas table is read, which only the rooms actions change.
         owners = ev.payload.get("area_rooms") if isinstance(ev.payload, dict) else None
-        if isinstance(owners, dict):
-            self.ctx.area_rooms.update(owners)
+        if not isinstance(owners, dict):
+            return
+        try:
+            with self.ctx.read() as conn:
+                rows = conn.exec_driver_sql("SELECT code, room_code FROM areas").all()
+        except ControlRoomError:
+            log.warning("could not re-read area ownership after event #%s", ev.seq)
+            return
+        self.ctx.area_rooms.update({code: room for code, room in rows})
 
     def close(self) -> None:
         self.events.close()
@@ -114,67 +125,108 @@ class Session:
         self.close()
 
 
+WRONG_CREDENTIALS = "Wrong user name or password."
+NO_ACCESS = ("Your account cannot sign in to this database. Live and training databases are "
+             "separate: ask your supervisor which one you are listed in.")
+FAILED_SIGN_IN_DELAY_S = 0.25  # like the server's auth_delay, for refusals decided before it
+
+
 def open_session(database_url: str, username: str, password: str, console_id: str,
                  training: bool = False) -> Session:
-    """Sign in to the virtual room; raises NotPermitted on wrong credentials."""
-    engine = make_engine(database_url)
+    """Sign in to the virtual room AS the operator: PostgreSQL authenticates `username` (SCRAM,
+    or the force's directory through pg_hba); raises NotPermitted on wrong credentials with the
+    same words whether or not the account exists."""
+    conninfo = operator_conninfo(database_url, username, password)
+    with db_errors():
+        info, area_rows = _sign_in(conninfo, console_id, training)
+    actor = Actor(username=info["username"], role=info["role"] or "", console_id=console_id,
+                  room_code=info["home_room"], display_name=info["display_name"])
+    engine = make_engine(conninfo)
     try:
-        return _sign_in(engine, database_url, username, password, console_id, training)
+        identify_connections(engine, actor)
+        areas = AreaIndex.from_geojson(
+            {"properties": {"code": r[0], "name": r[1]}, "geometry": r[3]} for r in area_rows)
+        ctx = ServiceContext(engine=engine, actor=actor, areas=areas,
+                             area_rooms={r[0]: r[2] for r in area_rows}, training=training)
+        user = UserView(username=actor.username, role=actor.role, display_name=actor.display_name,
+                        home_room=actor.room_code)
+        room = info.get("room")
+        room_view = (RoomView(code=room["code"], name=room["name"], site=room["site"]) if room
+                     else RoomView(code="", name="(no room)", site=""))
+        # Start from just before our own sign-in so this console sees everything after it.
+        session = Session(url=redact(database_url), engine=engine, ctx=ctx, user=user, room=room_view,
+                          last_seen=int(info["seq"]) - 1, conninfo=conninfo)
+        # the listener's connection is what shows this console is in use (one live session per
+        # console id): have it up before the sign-in returns
+        session.events.listener.wait_connected(5.0)
+        return session
     except BaseException:
         engine.dispose()
         raise
 
 
-def _sign_in(engine: Engine, url: str, username: str, password: str, console_id: str,
-             training: bool) -> Session:
-    with db_errors(), engine.begin() as conn:
-        mode = conn.execute(text("SELECT value FROM meta WHERE key = 'mode'")).scalar()
+def operator_conninfo(database_url: str, username: str, password: str) -> str:
+    """The connection string of this operator: the URL's server and database, their own name and
+    secret (anything else the URL names — another user, a password file — is ignored)."""
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        time.sleep(FAILED_SIGN_IN_DELAY_S)
+        raise NotPermitted(WRONG_CREDENTIALS)
+    if "\x00" in username or "\x00" in password or len(username) > 63 or len(password) > 1000:
+        time.sleep(FAILED_SIGN_IN_DELAY_S)
+        raise NotPermitted(WRONG_CREDENTIALS)
+    return secure_conninfo(database_url, user=username, password=password)
+
+
+def authenticate(conninfo: str) -> psycopg.Connection:
+    """A fresh connection as the operator; refusals in operator words (nothing about whether the
+    account exists)."""
+    try:
+        return psycopg.connect(conninfo, **CONNECT_KW)
+    except psycopg.OperationalError as exc:
+        raise _sign_in_error(exc) from None
+
+
+def _sign_in_error(exc: psycopg.OperationalError) -> ControlRoomError:
+    text_ = str(exc)
+    if any(m in text_ for m in ("password authentication failed", "authentication failed for user",
+                                "is not permitted to log in", "no pg_hba.conf entry",
+                                "password is missing", "no password supplied")):
+        if "is not permitted to log in" in text_:
+            time.sleep(FAILED_SIGN_IN_DELAY_S)  # a disabled account looks like a wrong password
+        return NotPermitted(WRONG_CREDENTIALS)
+    if "permission denied for database" in text_ or "CONNECT privilege" in text_:
+        return NotPermitted(NO_ACCESS)
+    if "does not exist" in text_ and "database" in text_:
+        return ControlRoomError("That database does not exist on the server.")
+    first = (text_.strip().splitlines() or ["no detail"])[0]
+    return Unavailable(f"The database cannot be reached ({first}).")
+
+
+def _sign_in(conninfo: str, console_id: str, training: bool) -> tuple[dict[str, Any], list[tuple]]:
+    with authenticate(conninfo) as conn:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()
+        mode = row[0] if row else None
         if mode is None:
             raise ControlRoomError("This database has not been set up for controlroom (no mode row).")
         if (mode == "training") != training:
             raise WrongDatabase(
                 "This is a TRAINING database; sign in from a training console." if mode == "training"
                 else "This is the LIVE database; a training console may never connect to it.")
-        row = conn.execute(text("SELECT username, display_name, password_hash, role, home_room_code, "
-                                "locked, failed_attempts FROM users WHERE username = :u"),
-                           {"u": username}).mappings().first()
-        area_rows = conn.execute(text("SELECT code, name, room_code, geojson FROM areas")).mappings().all()
-    actor = Actor(username=username, role=row["role"] if row else "", console_id=console_id,
-                  room_code=row["home_room_code"] if row else None,
-                  display_name=row["display_name"] if row else "")
-    areas = AreaIndex.from_geojson(
-        {"properties": {"code": r["code"], "name": r["name"]}, "geometry": r["geojson"]} for r in area_rows)
-    ctx = ServiceContext(engine=engine, actor=actor, areas=areas,
-                         area_rooms={r["code"]: r["room_code"] for r in area_rows}, training=training)
-    if row is not None and row["locked"]:
-        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="account locked")
-        raise NotPermitted("This account is locked after repeated wrong passwords. "
-                           "Ask a supervisor to unlock it.")
-    if row is None or not _password_ok(row["password_hash"], password):
-        ctx.audit_refused("session.sign_in", entity=f"user:{username}", reason="wrong user name or password")
-        if row is not None and _count_failure(ctx, username):
-            raise NotPermitted(f"Wrong password. The account is now locked after {MAX_FAILED_SIGN_INS} "
-                               "failed attempts; ask a supervisor to unlock it.")
-        raise NotPermitted("Wrong user name or password.")
-    with ctx.tx() as tx:
-        if row["failed_attempts"]:
-            tx.execute("UPDATE users SET failed_attempts = 0 WHERE username = :u", {"u": username})
-        room = tx.execute("SELECT code, name, site FROM rooms WHERE code = :c",
-                          {"c": actor.room_code}).mappings().first()
-        tx.execute("INSERT INTO consoles (id, room_code, username) VALUES (:id, :room, :u) "
-                   "ON CONFLICT (id) DO UPDATE SET room_code = :room, username = :u, "
-                   "started_at = now(), last_seen = now()",
-                   {"id": console_id, "room": actor.room_code, "u": username})
-        tx.emit("console.signed_in", console_id, {"console_id": console_id, "username": username,
-                                                  "role": actor.role, "room": actor.room_code},
-                room=actor.room_code)
-        last_seen = tx.execute("SELECT coalesce(max(seq), 0) FROM events").scalar_one()
-    identify_connections(engine, actor)
-    user = UserView(username=username, role=actor.role, display_name=actor.display_name,
-                    home_room=actor.room_code)
-    room_view = RoomView(**room) if room else RoomView(code="", name="(no room)", site="")
-    # Start from just before our own sign-in so this console sees everything after it.
-    return Session(url=url, engine=engine, ctx=ctx, user=user, room=room_view, last_seen=last_seen - 1)
+        if not isinstance(console_id, str):
+            raise InvalidInput("A console id is 1-40 letters, digits, dots, dashes or colons.")
+        try:
+            info = conn.execute("SELECT api.console_sign_in(%s)", (console_id,)).fetchone()[0]
+        except psycopg.Error as exc:
+            if exc.sqlstate == "CR409":  # console in use: the refusal must outlive the rollback
+                conn.rollback()
+                conn.execute("SELECT api.record_refusal('console.sign_in', %s, %s::jsonb)",
+                             (f"console:{console_id}"[:64],
+                              to_json({"reason": getattr(exc.diag, "message_primary", "in use")})))
+                conn.commit()
+            raise
+        area_rows = conn.execute("SELECT code, name, room_code, geojson FROM areas").fetchall()
+        conn.commit()
+    return info, area_rows
 
 
 def identify_connections(engine: Engine, actor: Actor) -> None:
@@ -191,50 +243,23 @@ def identify_connections(engine: Engine, actor: Actor) -> None:
         dbapi_conn.commit()
 
     event.listen(engine, "connect", _identify)
-    engine.dispose()  # connections opened before sign-in reconnect with the settings
 
 
-def _verify_again(ctx: ServiceContext, password: str) -> bool:
+def _verify_again(session: "Session", password: str, *, purpose: str) -> bool:
+    """Re-check the signed-in operator's password with a FRESH sign-in to PostgreSQL (SCRAM or
+    the force's directory); no lockout: the server's auth_delay slows guessing."""
+    ctx = session.ctx
     a = ctx.actor
-    with db_errors(), ctx.engine.connect() as conn:
-        row = conn.execute(text("SELECT password_hash, locked FROM users WHERE username = :u"),
-                           {"u": a.username}).mappings().first()
-    if row is None or row["locked"] or not isinstance(password, str) or not _password_ok(row["password_hash"], password):
-        ctx.audit_refused("session.unlock", entity=f"user:{a.username}",
-                          reason="account locked" if row is not None and row["locked"] else "wrong password")
-        if row is not None and not row["locked"]:
-            _count_failure(ctx, a.username)  # the idle lock is no way round the sign-in lockout
+    try:
+        conninfo = operator_conninfo(session.conninfo, a.username, password)
+        authenticate(conninfo).close()
+    except NotPermitted:
+        ctx.audit_refused(f"session.{purpose}", entity=f"user:{a.username}", reason="wrong password")
         return False
-    with ctx.tx() as tx:
-        tx.execute("UPDATE users SET failed_attempts = 0 WHERE username = :u AND failed_attempts > 0",
-                   {"u": a.username})
-        tx.emit("console.unlocked", a.console_id, {"console_id": a.console_id, "username": a.username},
-                room=a.room_code)
+    if purpose == "unlock":
+        with ctx.single() as tx:
+            tx.call("api.console_unlocked")
     return True
 
 
-def _count_failure(ctx: ServiceContext, username: str) -> bool:
-    """One more failed sign-in; True when this one locked the account (the lock is audited)."""
-    with ctx.tx() as tx:
-        locked = tx.execute(
-            "UPDATE users SET failed_attempts = failed_attempts + 1, "
-            "locked = locked OR failed_attempts + 1 >= :max WHERE username = :u "
-            "RETURNING locked AND failed_attempts = :max", {"u": username, "max": MAX_FAILED_SIGN_INS}).scalar()
-        if locked:
-            tx.emit("user.locked", username, {"username": username, "reason": "repeated wrong passwords",
-                                              "failed_attempts": MAX_FAILED_SIGN_INS})
-    return bool(locked)
-
-
-def _password_ok(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
-        return False
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-__all__ = ["open_session", "Session", "UserView", "RoomView", "hash_password", "to_json"]
+__all__ = ["open_session", "Session", "UserView", "RoomView", "to_json", "WRONG_CREDENTIALS"]

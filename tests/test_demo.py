@@ -6,6 +6,8 @@ import time
 import psycopg
 
 from controlroom.demo import INCIDENTS, DemoAvl, seed_demo_activity
+from controlroom.seed import DEMO_PASSWORD
+from controlroom.session import open_session
 
 
 def _count(url: str, sql: str, *args) -> int:
@@ -31,7 +33,8 @@ def test_demo_activity_is_made_through_the_services_in_both_rooms(fresh_db_url, 
     assert {c.channel for c in queue} >= {"999", "sms", "email", "101", "webchat"}
     sms = next(c for c in queue if c.channel == "sms")
     assert sms.priority == 1  # the knife text tripped the emergency-content rule
-    assert s.audit.verify().ok
+    with open_session(fresh_db_url, "auditor", DEMO_PASSWORD, "DEMO-AUD") as aud:
+        assert aud.audit.verify().ok
 
 
 def test_demo_activity_runs_once_per_database(fresh_db_url):

@@ -25,12 +25,14 @@ def test_controlroom_imports_no_qt():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_wrong_password_is_refused_with_clear_message_and_audited(db_url, open_as):
-    with pytest.raises(NotPermitted, match="Wrong user name or password"):
+def test_wrong_password_is_refused_with_clear_message_and_logged_by_the_server(db_url, pg_server):
+    """PostgreSQL authenticates, so PostgreSQL records the failed sign-in (its log is evidence
+    no console can write to); the console only says the one neutral sentence."""
+    with pytest.raises(NotPermitted, match="^Wrong user name or password.$"):
         open_session(db_url, "handler.north", "not-the-password", "N-99")
-    auditor = open_as("auditor")
-    refused = auditor.audit.search(action="session.sign_in")
-    assert refused and refused[0].outcome == "refused" and refused[0].entity == "user:handler.north"
+    if pg_server is not None:
+        log = (pg_server.pgdata / "log").read_text(errors="replace")
+        assert 'password authentication failed for user "handler.north"' in log
 
 
 def test_session_knows_user_role_and_room(open_as):
@@ -156,6 +158,7 @@ def test_verify_reports_a_doctored_audit_row(open_as, fresh_db_url):
     s = open_as("handler.north", url=fresh_db_url)
     for i in range(3):
         s.incidents.create(channel="999", incident_type="RTC", summary=f"x{i}", lat=MK[0], lon=MK[1])
+    s = open_as("auditor", url=fresh_db_url)  # the audit trail is the auditors' to read
     ok = s.audit.verify()
     assert ok.ok and ok.checked >= 4 and ok.first_broken is None
     with psycopg.connect(fresh_db_url) as conn:  # an attacker with superuser disables the guard
@@ -184,26 +187,13 @@ def test_import_linter_contract_keeps_qt_out_of_controlroom():
     assert res.returncode == 0 and "broken" in res.stdout and "0 broken" in res.stdout, res.stdout[-2000:]
 
 
-def test_five_wrong_passwords_lock_the_account_and_the_lock_is_audited(fresh_db_url):
-    for i in range(4):
-        with pytest.raises(NotPermitted, match="Wrong user name or password"):
-            open_session(fresh_db_url, "despatch.north", "guess", "N-50")
-    with pytest.raises(NotPermitted, match="now locked"):
-        open_session(fresh_db_url, "despatch.north", "guess", "N-50")
-    with pytest.raises(NotPermitted, match="locked"):  # even the right password now
-        open_session(fresh_db_url, "despatch.north", "demo", "N-50")
-    with open_session(fresh_db_url, "auditor", "demo", "A-1") as a:
-        assert a.audit.search(action="user.locked", entity="user:despatch.north")
-
-
-def test_a_good_sign_in_resets_the_failure_count(fresh_db_url):
-    for i in range(4):
-        with pytest.raises(NotPermitted):
-            open_session(fresh_db_url, "handler.south", "guess", "S-50")
-    open_session(fresh_db_url, "handler.south", "demo", "S-50").close()
-    for i in range(4):
-        with pytest.raises(NotPermitted, match="Wrong user name"):
-            open_session(fresh_db_url, "handler.south", "guess", "S-50")
+def test_wrong_passwords_never_lock_the_account(fresh_db_url):
+    """No lockout anyone could trigger against the duty inspector: guessing is slowed by the
+    server (auth_delay), and the right password still works after many wrong ones."""
+    for i in range(6):
+        with pytest.raises(NotPermitted, match="^Wrong user name or password.$"):
+            open_session(fresh_db_url, "inspector.north", "guess", "N-50")
+    open_session(fresh_db_url, "inspector.north", "demo", "N-50").close()
 
 
 def test_migrations_form_one_linear_chain():

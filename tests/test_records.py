@@ -250,12 +250,14 @@ def test_audit_export_csv_is_audited(open_as):
 
 
 # ---- idle lock re-authentication ------------------------------------------------------------------
-def test_unlock_rechecks_password_and_wrong_ones_count_towards_the_lock(open_as, fresh_db_url):
+def test_unlock_rechecks_password_by_a_fresh_sign_in_and_refusals_are_audited(open_as, fresh_db_url):
     s = open_as("handler.south", url=fresh_db_url)
     assert s.verify_password("demo") is True
     for _ in range(5):
         assert s.verify_password("wrong") is False
-    assert count(fresh_db_url, "SELECT count(*) FROM users WHERE username = 'handler.south' AND locked") == 1
-    assert s.verify_password("demo") is False  # locked: only a supervisor can help now
+    # no lockout anyone could trigger (the server's auth_delay slows guessing instead)
+    assert s.verify_password("demo") is True
     assert count(fresh_db_url, "SELECT count(*) FROM audit_log WHERE action = 'session.unlock' "
-                               "AND outcome = 'refused'") == 6
+                               "AND outcome = 'refused' AND username = 'handler.south'") == 5
+    assert count(fresh_db_url, "SELECT count(*) FROM events WHERE kind = 'console.unlocked' "
+                               "AND username = 'handler.south'") == 2

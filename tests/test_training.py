@@ -88,7 +88,7 @@ def test_training_copy_from_live_url_takes_live_users_and_units_but_no_incidents
         conn.execute("UPDATE users SET display_name = 'Renamed in live' WHERE username = 'handler.south'")
     url = _fresh_training_db(pg_server, "trn_from_live", live_url=db_url)
     with psycopg.connect(url) as trn, psycopg.connect(db_url) as live:
-        q = "SELECT username, password_hash, role, display_name FROM users ORDER BY username"
+        q = "SELECT username, display_name, home_room_code FROM users ORDER BY username"
         assert trn.execute(q).fetchall() == live.execute(q).fetchall()
         q = "SELECT callsign, capabilities, home_area_code FROM units ORDER BY callsign"
         assert trn.execute(q).fetchall() == live.execute(q).fetchall()

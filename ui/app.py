@@ -19,8 +19,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="controlroom", description="Police control-room console")
     p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"),
                    help="libpq URL of a shared PostgreSQL (default: embedded server in the user data dir)")
-    p.add_argument("--user", help="sign in without the dialog (scripted start)")
-    p.add_argument("--password", help="password for --user")
+    p.add_argument("--user", help="sign in without the dialog (scripted start; the password is asked for)")
+    p.add_argument("--password", help="embedded demo only (visible in `ps`!): password for --user")
     p.add_argument("--console", default=os.environ.get("CONTROLROOM_CONSOLE"),
                    help="console (operator position) id, e.g. N-07")
     p.add_argument("--training", action="store_true", help="training console (training database)")
@@ -28,26 +28,50 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--screenshot", type=Path, help="save a PNG of the console once drawn, then exit")
     p.add_argument("--screenshot-size", default="1680x1000", help="window size for --screenshot, e.g. 1366x768")
     p.add_argument("--screenshot-delay", type=float, default=2.5, help="seconds to settle before --screenshot")
-    p.add_argument("--no-demo", action="store_true", help="do not seed the demo force on first run")
+    p.add_argument("--no-demo", action="store_true", help="embedded default: do not seed the demo force")
+    p.add_argument("--demo", action="store_true",
+                   help="with --database-url (the schema owner's, EMPTY database): seed the demo force")
     p.add_argument("--no-demo-avl", action="store_true", help="embedded demo: do not move units in the background")
     return p.parse_args(argv)
 
 
+def check_secrets(args: argparse.Namespace) -> str | None:
+    """No passwords in argv or the environment (other users see both): a reason to refuse, or None."""
+    from controlroom.db.engine import has_password
+    if args.database_url and has_password(args.database_url):
+        return ("Put no password in --database-url (it shows in `ps`): sign in at the dialog, or "
+                "use a libpq password file (passfile=) or service file (service=).")
+    if args.password is not None and args.database_url:
+        return "--password is for the embedded demo only; sign in at the dialog (or --user alone: prompt)."
+    for var in ("PGPASSWORD", "CONTROLROOM_PASSWORD"):
+        if os.environ.pop(var, None) is not None:
+            log.warning("%s ignored and removed: passwords do not belong in the environment", var)
+    if args.password is not None:
+        log.warning("--password is visible to every user of this machine (ps); embedded demo only")
+    return None
+
+
 def resolve_database(args: argparse.Namespace) -> str:
-    """The URL to use; with none given start the embedded PostgreSQL 18 and use it."""
+    """The URL consoles sign in to; with none given start the embedded PostgreSQL 18 (set up as
+    its schema owner, with the demo force on first run). A shared server is set up by its owner
+    (`python -m controlroom.db init`); demo data reaches it only with an explicit --demo."""
+    args._demo = False
     if args.database_url:
-        url = args.database_url
-    else:
-        from controlroom.db.embedded import start_embedded
-        server = start_embedded()
-        url = server.get_uri("controlroom_training" if args.training else "controlroom")  # type: ignore[attr-defined]
-        args._embedded_server = server
-    init_database(url, demo=not args.no_demo, training=args.training)
-    args._demo = not (args.database_url or args.training or args.no_demo)  # the embedded demo console
+        if args.demo:  # the owner's URL, an empty database: refused otherwise by init_database
+            init_database(args.database_url, demo=True, training=args.training)
+            args._demo = not args.training
+        return args.database_url
+    from controlroom.db.embedded import start_embedded
+    server = start_embedded()
+    db = "controlroom_training" if args.training else "controlroom"
+    owner_url = server.get_uri(db)
+    init_database(owner_url, demo=not args.no_demo, training=args.training)
+    args._embedded_server = server
+    args._demo = not (args.training or args.no_demo)  # the embedded demo console
     if args._demo:
         from controlroom.demo import seed_demo_activity
-        seed_demo_activity(url)  # once per database: a live picture, not an empty room
-    return url
+        seed_demo_activity(owner_url)  # once per database: a live picture, not an empty room
+    return server.operator_uri(db)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     from .login import LoginDialog
     from .main_window import MainWindow
 
+    refusal = check_secrets(args)
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     t0 = time.monotonic()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("controlroom")
@@ -88,8 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         return open_session(url, user, password, console_id, training=args.training)
 
     if args.user:
+        password = args.password
+        if password is None:
+            import getpass
+            password = getpass.getpass(f"Password for {args.user}: ")
         try:
-            session = open_fn(args.user, args.password or "")
+            session = open_fn(args.user, password)
         except ControlRoomError as exc:
             print(f"Sign-in failed: {exc}", file=sys.stderr)
             return 2

@@ -84,3 +84,17 @@ class ConsoleStatusBar(QStatusBar):
 
     def _tick(self) -> None:
         self.clock.setText(self.ctx.clock().astimezone().strftime("%a %d %b  %H:%M:%S"))
+        self._watchdog()
+
+    def _watchdog(self) -> None:
+        """Red if the event listener thread stopped or hangs, whatever it last reported: a
+        console that no longer hears the room must never look connected."""
+        events = self.ctx.session.events
+        listening = bool(getattr(events, "alive", True))
+        if not listening and self.db.property("state") != "deaf":
+            self.db.setText("✖ NOT RECEIVING UPDATES — restart the console")
+            self.db.setProperty("state", "deaf")
+            self.db.setStyleSheet(f"background: {COUNTDOWN_BREACH}; color: white; font-weight: bold; padding: 0 6px;")
+            self.db.style().polish(self.db)
+        elif listening and self.db.property("state") == "deaf":
+            self.set_db_state(self.ctx.bridge.connected)

@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import text
 
-from ..errors import Unavailable
+from ..errors import ControlRoomError, Unavailable
 from .engine import connect, libpq_url, make_engine
 from .migrate import upgrade
 
@@ -63,6 +63,9 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
             from .alert_policy import sync_alert_policy
             sync_alert_policy(conn)  # the force's alert/welfare policy, read-only for consoles
             seeded = conn.execute(text("SELECT value FROM meta WHERE key = 'seeded'")).scalar()
+            if demo and not seeded and conn.execute(text("SELECT EXISTS (SELECT 1 FROM users)")).scalar():
+                raise ControlRoomError("The demo force goes only into an EMPTY database; this one "
+                                       "already has operators. Nothing was changed.")
             if demo and not seeded:
                 if training:
                     from .training_copy import seed_training  # provided by the training-room work
@@ -75,7 +78,11 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
             from .policy import sync_policy
             sync_policy(conn)  # the policy the database enforces (armed types, statuses, grades, closing, THRIVE, prompts)
-            from .roles import apply_grants
-            apply_grants(conn)  # no-op unless the controlroom_app role exists (shared servers)
+            if training:
+                from .training_copy import install_training_objects
+                install_training_objects(conn)  # the reset exists in training databases only
+            from .roles import apply_grants, grant_database_access
+            apply_grants(conn)
+            grant_database_access(conn)  # CONNECT: this database's own operators only
     finally:
         engine.dispose()

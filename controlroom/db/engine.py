@@ -1,14 +1,19 @@
 """Engines from plain libpq URLs (incl. ?host=/socket/dir and multi-host URLs)."""
 from __future__ import annotations
 
+import ipaddress
+import logging
 import select
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from ..errors import Unavailable
+
+log = logging.getLogger(__name__)
 
 # Fail fast when the server is gone: the console must say so within seconds, never hang.
 # tcp_user_timeout (ms): a silently vanished server (cable, VLAN, dead VM) breaks a connection as
@@ -25,17 +30,74 @@ def libpq_url(url: str) -> str:
     return url
 
 
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+WEAK_SSLMODES = {"disable", "allow", "prefer", "require"}  # no server-certificate check
+_warned: set[str] = set()
+
+
+def _is_local(host: str) -> bool:
+    if not host or host.startswith("/") or host.startswith("@"):  # unix socket (or abstract)
+        return True
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def secure_conninfo(url: str, **overrides: object) -> str:
+    """The libpq connection string to use: non-local servers get `sslmode=verify-full` unless the
+    URL says otherwise (an explicit weaker mode is allowed but warned about). `overrides` (e.g.
+    user, password) replace what the URL says; a password file named in the URL is dropped when
+    a password is given (a console authenticates with its operator's own secret only)."""
+    params = conninfo_to_dict(libpq_url(url))
+    if overrides.get("password") is not None:
+        params.pop("passfile", None)
+    params.update({k: v for k, v in overrides.items() if v is not None})
+    hosts = [h for h in str(params.get("host") or "").split(",")] or [""]
+    remote = [h for h in hosts if not _is_local(h)] or (
+        [str(params["hostaddr"])] if params.get("hostaddr") and not _is_local(str(params["hostaddr"])) else [])
+    if remote:
+        mode = str(params.get("sslmode") or "")
+        if not mode:
+            params["sslmode"] = "verify-full"
+        elif mode in WEAK_SSLMODES and mode not in _warned:
+            _warned.add(mode)
+            log.warning("sslmode=%s for %s: the connection is not protected against interception "
+                        "(explicit opt-out of verify-full)", mode, ",".join(remote))
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+def has_password(url: str) -> bool:
+    """Does this URL/conninfo carry a password (which would show in `ps` if given in argv)?"""
+    try:
+        return bool(conninfo_to_dict(libpq_url(url)).get("password"))
+    except psycopg.ProgrammingError:
+        return False
+
+
+def redact(url: str) -> str:
+    """The URL/conninfo without any password (for logs and window titles)."""
+    try:
+        params = conninfo_to_dict(libpq_url(url))
+    except psycopg.ProgrammingError:
+        return "(unparseable database URL)"
+    params.pop("password", None)
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
 def connect(url: str, *, autocommit: bool = False, **kw: object) -> psycopg.Connection:
     """A raw psycopg connection; connection failures become `Unavailable`."""
     try:
-        return psycopg.connect(libpq_url(url), autocommit=autocommit, **{**CONNECT_KW, **kw})
+        return psycopg.connect(secure_conninfo(url), autocommit=autocommit, **{**CONNECT_KW, **kw})
     except psycopg.OperationalError as exc:
         raise Unavailable(f"The database cannot be reached ({_first_line(exc)}).") from exc
 
 
 def make_engine(url: str, *, pool_size: int = 4) -> Engine:
     """SQLAlchemy engine over psycopg 3; the URL goes to libpq untouched (multi-host works)."""
-    conninfo = libpq_url(url)
+    conninfo = secure_conninfo(url)
 
     def creator() -> psycopg.Connection:
         return psycopg.connect(conninfo, **CONNECT_KW)

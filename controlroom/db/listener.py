@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -10,11 +11,15 @@ from typing import Any, Callable
 
 import psycopg
 
-from .engine import CONNECT_KW, libpq_url
+from .engine import CONNECT_KW, secure_conninfo
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "controlroom"
+# What cr_event_row sends: json_build_object('seq', n)::text. Anything else was not sent by the
+# database's own event path (anyone with a login can NOTIFY): logged, never read.
+_WAKE = re.compile(r'\{"seq" ?: ?(\d{1,19})\}')
+ABSURD_JUMP = 10_000_000
 MAX_SEQ_SQL = "SELECT coalesce(max(seq), 0) FROM events"
 CATCH_UP_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
                 "WHERE seq > %s ORDER BY seq LIMIT 5000")
@@ -45,7 +50,7 @@ class EventListener:
     """
 
     def __init__(self, url: str, *, last_seen: int | None = None, heartbeat_s: float = 1.0) -> None:
-        self.url = libpq_url(url)
+        self.url = secure_conninfo(url)
         self.last_seen = last_seen
         self.heartbeat_s = heartbeat_s
         self._callbacks: list[Callback] = []
@@ -57,6 +62,8 @@ class EventListener:
         self.backend_pid: int | None = None
         self.server: str | None = None
         self.reconnects = 0
+        self.beat = time.monotonic()  # last sign of life of the loop (the console's watchdog)
+        self.ignored_notifications = 0
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         with self._lock:
@@ -84,6 +91,14 @@ class EventListener:
             time.sleep(0.01)
         return self.connected
 
+    @property
+    def alive(self) -> bool:
+        """The watchdog's question: is the listener thread running and its loop turning? (A
+        thread that died or hangs leaves `connected` as it was; this says so.)"""
+        t = self._thread
+        return (t is not None and t.is_alive()
+                and time.monotonic() - self.beat < max(10.0, 5 * self.heartbeat_s))
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
@@ -100,6 +115,8 @@ class EventListener:
                     backoff = 0.2
             except (psycopg.Error, OSError) as exc:
                 log.info("event listener disconnected: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            except Exception:  # never die: anything unexpected costs a reconnect, not the listener
+                log.exception("event listener failed; reconnecting")
             self._set_state(False)
             if self._stop.wait(backoff):
                 break
@@ -124,8 +141,10 @@ class EventListener:
             # seen, batched); seq is allocated under a row lock held to COMMIT, so it has no gaps
             # and commit order is seq order.
             woken = False
-            for _ in conn.notifies(timeout=self.heartbeat_s, stop_after=1):
+            self.beat = time.monotonic()
+            for note in conn.notifies(timeout=self.heartbeat_s, stop_after=1):
                 woken = True
+                self._check_notification(note.payload)
             if woken:
                 self._catch_up(conn)
                 continue
@@ -135,6 +154,18 @@ class EventListener:
             if self.last_seen is not None and top > self.last_seen:
                 log.info("event listener: no NOTIFY for events after #%s; catching up", self.last_seen)
                 self._catch_up(conn)
+
+    def _check_notification(self, payload: str) -> None:
+        """Log (rate-limited) a notification the database's event path did not send: malformed,
+        or claiming a seq absurdly far ahead. It still only wakes us; its content is never used."""
+        m = _WAKE.fullmatch(payload or "")
+        if m and (self.last_seen is None or int(m.group(1)) <= self.last_seen + ABSURD_JUMP):
+            return
+        self.ignored_notifications += 1
+        n = self.ignored_notifications
+        if n <= 5 or n % 1000 == 0:
+            log.warning("ignored a forged or malformed notification on %r (%d so far): %.80r",
+                        CHANNEL, n, payload)
 
     def _catch_up(self, conn: psycopg.Connection) -> None:
         while True:
@@ -146,6 +177,7 @@ class EventListener:
 
     def _deliver(self, ev: Event) -> None:
         self.last_seen = ev.seq
+        self.beat = time.monotonic()
         with self._lock:
             callbacks = list(self._callbacks)
         for cb in callbacks:

@@ -1,20 +1,91 @@
-"""Least-privilege database roles for a shared server.
+"""Database roles and grants: the database is the security boundary (DESIGN §3, issue 19).
 
-- `controlroom_owner` owns the schema and runs migrations (init_database connects as it).
-- `controlroom_app` is what consoles sign in with: read/write on operational tables, INSERT-only
-  on append-only tables (audit_log, incident_log, events, decision logs…: any table guarded by the
-  cr_refuse_change() trigger), no DDL. PostgreSQL itself refuses the rest.
+- `controlroom_owner` owns the schema, runs migrations and owns the SECURITY DEFINER `api.*`
+  functions. It is NOT a superuser (so those functions never run as one); it has CREATEROLE (and
+  ADMIN OPTION on the job groups) so operator administration can create and alter login roles,
+  and pg_signal_backend so disabling an operator can end their open sessions.
+- Job groups (NOLOGIN): cr_console ⊃ every operator; cr_handler ⊂ cr_despatcher ⊂ cr_supervisor ⊂
+  cr_inspector (ladder by membership); cr_trainer, cr_auditor, cr_admin.
+- Every operator is a LOGIN role in one job group, authenticated by PostgreSQL (SCRAM, or the
+  force's directory through pg_hba). Role names are cluster-global, so access to a database is
+  granted per database: CONNECT goes to the operators in that database's own directory (`users`)
+  and to nobody else (a trainee listed only in a training database cannot reach live).
+- Consoles hold no INSERT/UPDATE/DELETE on tables and no sequence privileges: every write is an
+  `api.*` function. While services are being converted, `LEGACY_DIRECT_WRITES` lists the tables
+  consoles may still write directly (the converting work removes entries as it lands).
 
-    python -m controlroom.db create-roles --admin-url postgresql://postgres@host/postgres \
-        --database controlroom --app-password '…' --owner-password '…'
+    python -m controlroom.db create-roles --admin-url postgresql://postgres@host/postgres --database controlroom
 """
 from __future__ import annotations
 
+import logging
+import re
+from typing import Any, Iterable
+
+import psycopg
 from psycopg import sql
 
 from .engine import connect
 
-OWNER, APP = "controlroom_owner", "controlroom_app"
+log = logging.getLogger(__name__)
+
+OWNER = "controlroom_owner"
+CONSOLE = "cr_console"
+GROUPS = ("cr_console", "cr_handler", "cr_despatcher", "cr_supervisor", "cr_inspector",
+          "cr_trainer", "cr_auditor", "cr_admin")
+# job role (as the application names it) -> the group an operator is put in
+JOB_GROUPS = {"call_handler": "cr_handler", "despatcher": "cr_despatcher",
+              "supervisor": "cr_supervisor", "inspector": "cr_inspector", "trainer": "cr_trainer",
+              "auditor": "cr_auditor", "admin": "cr_admin"}
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
+
+# TRANSITIONAL (issue 19): tables consoles may still INSERT/UPDATE/DELETE directly, because the
+# service that writes them has not yet been converted to an `api.*` function. Each entry says
+# which service still writes it. The converting work deletes an entry when its last direct write
+# is gone; tests/security/test_grants.py asserts exactly which remain. When this is empty, the
+# legacy cr_emit/cr_audit (which take a claimed identity, ignored for operators) stop being
+# executable by consoles (LEGACY_EMIT below).
+LEGACY_DIRECT_WRITES: dict[str, str] = {
+    "incidents": "incidents/lifecycle services (create, update, grade, close)",
+    "incident_log": "incidents/lifecycle/despatch/paper/exchange services (log lines beside other changes)",
+    "urn_counter": "incidents.create (URN allocation)",
+    "incident_links": "related-incidents service, exchange import",
+    "incident_prompts": "prompts service",
+    "incident_thrive": "incidents service (THRIVE assessment)",
+    "incident_partner_refs": "exchange import (partner references)",
+    "incident_breaches": "incident lifecycle (standards breaches)",
+    "victim_promises": "contacts/standards service (victim promises)",
+    "grade_signoffs": "signoff service",
+    "units": "units/despatch services (status, AVL, assignment)",
+    "unit_status_log": "units/despatch services",
+    "assignments": "despatch service",
+    "talk_groups": "talk-groups service",
+    "talk_group_allocations": "talk-groups service",
+    "talk_group_patches": "talk-groups service",
+    "talkgroup_transmissions": "talk-groups service",
+    "command_roles": "command service",
+    "decision_log": "command service (decision log)",
+    "armed_authorisations": "command service (armed deployment authorisation)",
+    "methane_reports": "METHANE service",
+    "areas": "rooms service (area handover: room_code)",
+    "area_transfers": "rooms service",
+    "room_presence": "presence service",
+    "consoles": "presence heartbeat (consoles.last_seen)",
+    "contacts": "contacts service",
+    "contacts_hourly": "contacts service (rolled up by the trigger on contacts, runs as the caller)",
+    "qa_reviews": "QA service",
+    "replay_snapshots": "replay store (baselines)",
+}
+# definer functions consoles may call directly while LEGACY_DIRECT_WRITES is non-empty: the
+# services' event/audit path. Both ignore the identity a console claims (cr_actor()).
+LEGACY_EMIT = ("cr_emit(text,text,text,jsonb,text,text,text,boolean,jsonb)",
+               "cr_audit(text,text,text,text,text,text,text,jsonb)")
+# SECURITY DEFINER functions in `public` consoles may execute (everything else of that kind is
+# reachable only through `api.*`).
+CONSOLE_DEFINER_FUNCTIONS = ("cr_actor()",)
+# readable by one group only (everything else in `public` is readable by every console)
+GROUP_ONLY_READ = {"audit_log": "cr_auditor", "audit_anchors": "cr_auditor"}
+NO_CONSOLE_READ = frozenset({"event_head"})
 
 APPEND_ONLY_SQL = """
 SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
@@ -23,57 +94,138 @@ WHERE p.proname = 'cr_refuse_change' AND NOT t.tgisinternal ORDER BY 1
 """
 
 
-def create_roles(admin_url: str, *, database: str, app_password: str | None,
-                 owner_password: str | None) -> None:
-    """Create both roles (idempotent), make the owner own the database."""
+def scram_verifier(conn: psycopg.Connection, username: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier, computed on the client: the clear password never reaches the
+    server (nor its logs, nor pg_stat_statements)."""
+    return conn.pgconn.encrypt_password(password.encode(), username.encode(),
+                                        b"scram-sha-256").decode()
+
+
+def _exec(conn: psycopg.Connection, stmt: Any, params: Iterable[Any] | None = None) -> Any:
+    return conn.execute(stmt, params)
+
+
+def bootstrap_cluster(superuser_url: str, *, owner_password: str | None, createdb: bool = False) -> None:
+    """Once per server, as a superuser: the schema owner and the job groups (idempotent)."""
+    with connect(superuser_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (OWNER,)).fetchone()
+        opts = " LOGIN NOSUPERUSER CREATEROLE NOBYPASSRLS" + (" CREATEDB" if createdb else "")
+        stmt = sql.SQL(("ALTER" if exists else "CREATE") + " ROLE {}" + opts).format(sql.Identifier(OWNER))
+        if owner_password:
+            stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(scram_verifier(conn, OWNER, owner_password)))
+        conn.execute(stmt)
+        # end a disabled operator's sessions; see whether a console's operator is still connected
+        conn.execute(sql.SQL("GRANT pg_signal_backend, pg_read_all_stats TO {}").format(sql.Identifier(OWNER)))
+        for g in GROUPS:
+            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (g,)).fetchone():
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(g)))
+            # ADMIN only: the owner may hand the group out, but never has its rights
+            conn.execute(sql.SQL("GRANT {} TO {} WITH ADMIN TRUE, INHERIT FALSE, SET FALSE").format(
+                sql.Identifier(g), sql.Identifier(OWNER)))
+
+
+def create_roles(admin_url: str, *, database: str, owner_password: str | None) -> None:
+    """Shared server set-up (as a superuser): owner + groups, the database owned by the owner."""
+    bootstrap_cluster(admin_url, owner_password=owner_password)
     with connect(admin_url, autocommit=True) as conn:
-        for role, pw in ((OWNER, owner_password), (APP, app_password)):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            # the owner creates the job groups and operator roles (migrations, operator admin)
-            extra = " CREATEROLE" if role == OWNER else " NOCREATEROLE"
-            stmt = sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB" + extra).format(sql.Identifier(role))
-            if pw:
-                stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(pw))
-            conn.execute(stmt)
-        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(OWNER)))
+        db = sql.Identifier(database)
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database),
-                                                                       sql.Identifier(OWNER)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(db, sql.Identifier(OWNER)))
         else:
-            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database),
-                                                                         sql.Identifier(OWNER)))
+            conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(db, sql.Identifier(OWNER)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(db))
 
 
-def apply_grants(conn, *, app_role: str = APP) -> list[str]:
-    """Grant the app role what consoles need and no more; returns the append-only tables.
+def create_operator(conn: psycopg.Connection, username: str, *, job_role: str,
+                    password: str | None) -> bool:
+    """A login role in its job group (cluster-wide); True if created. Run as the owner.
+    An existing role keeps its password (role names are shared by every database on the server)."""
+    if not USERNAME_RE.fullmatch(username):
+        raise ValueError(f"not a valid operator name: {username!r}")
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)).fetchone()
+    if exists:
+        return False
+    stmt = sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION IN ROLE {}").format(
+        sql.Identifier(username), sql.Identifier(JOB_GROUPS[job_role]))
+    if password:
+        stmt = stmt + sql.SQL(" PASSWORD {}").format(sql.Literal(scram_verifier(conn, username, password)))
+    conn.execute(stmt)
+    return True
 
-    Run after every migration (init_database does) so new tables are covered.
-    `conn` is a SQLAlchemy connection with the schema owner's (or a superuser's) rights.
-    """
-    from sqlalchemy import text
 
-    exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": app_role}).scalar()
-    if not exists:
-        return []
-    q = sql.Identifier(app_role).as_string(None)
-    append_only = [r[0] for r in conn.execute(text(APPEND_ONLY_SQL))]
-    stmts = [
-        f"REVOKE CREATE ON SCHEMA public FROM PUBLIC",
-        f"GRANT USAGE ON SCHEMA public TO {q}",
-        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {q}",
-        f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {q}",
-        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {q}",
-        # transitional: the shared login still works every console until each console signs
-        # in as its operator (issue 19); it is not an operator, so cr_require leaves it to Python
-        f"GRANT USAGE ON SCHEMA api TO {q}",
-        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA api TO {q}",
-        f"REVOKE ALL ON alembic_version FROM {q}",
-        f"GRANT SELECT ON alembic_version TO {q}",
+def grant_database_access(conn: Any) -> list[str]:
+    """CONNECT on this database for the owner and the operators in its directory, nobody else.
+
+    `conn` is a SQLAlchemy or psycopg connection to the database, as its owner. Role names are
+    cluster-wide, so this is what keeps a training database's trainees out of live (and a live
+    operator out of a training database they are not listed in)."""
+    raw = _raw(conn)
+    db = raw.execute("SELECT current_database()").fetchone()[0]
+    dbi = sql.Identifier(db)
+    raw.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(dbi))
+    users = [r[0] for r in raw.execute(
+        "SELECT u.username FROM users u JOIN pg_roles r ON r.rolname = u.username "
+        "WHERE NOT r.rolsuper ORDER BY 1")]
+    for u in users:
+        raw.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(dbi, sql.Identifier(u)))
+    return users
+
+
+def _raw(conn: Any) -> psycopg.Connection:
+    if isinstance(conn, psycopg.Connection):
+        return conn
+    return conn.connection.driver_connection  # SQLAlchemy Connection -> psycopg
+
+
+def apply_grants(conn: Any) -> list[str]:
+    """Console privileges, re-applied after every migration (init_database does): SELECT on what
+    consoles read, no writes but `LEGACY_DIRECT_WRITES`, EXECUTE on `api.*` per function (the
+    migrations grant each to its group), nothing on sequences. Returns the append-only tables.
+    `conn`: a connection as the schema owner."""
+    raw = _raw(conn)
+    tables = [r[0] for r in raw.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1")]
+    append_only = {r[0] for r in raw.execute(APPEND_ONLY_SQL)}
+    consoles = sql.Identifier(CONSOLE)
+    groups = sql.SQL(", ").join(sql.Identifier(g) for g in GROUPS)
+    stmts: list[Any] = [
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        sql.SQL("GRANT USAGE ON SCHEMA public, api TO {}").format(consoles),
+        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, {}").format(groups),
+        sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {}").format(groups),
+        # functions: nothing by default; api.* are granted per group by their migration
+        "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC",
+        "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC",
+        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public, api REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"),
     ]
-    for table in append_only:
-        t = sql.Identifier(table).as_string(None)
-        stmts.append(f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM {q}")
+    for t in tables:
+        ti = sql.Identifier(t)
+        if t in NO_CONSOLE_READ:
+            continue
+        reader = sql.Identifier(GROUP_ONLY_READ.get(t, CONSOLE))
+        stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, reader))
+        if t in LEGACY_DIRECT_WRITES:
+            privs = "INSERT" if t in append_only else "INSERT, UPDATE, DELETE"
+            stmts.append(sql.SQL("GRANT " + privs + " ON {} TO {}").format(ti, consoles))
+            for (seq,) in raw.execute(
+                    "SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid "
+                    "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' "
+                    "AND t.relname = %s AND d.deptype IN ('a', 'i')", (t,)).fetchall():
+                # transitional too: an INSERT into a serial column needs the sequence
+                stmts.append(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(seq), consoles))
+    # invoker functions run with the console's own rights (pg_trgm, helpers): harmless to grant;
+    # definer ones only from the allow-list (the rest are reachable only through api.*)
+    definers = set(CONSOLE_DEFINER_FUNCTIONS) | (set(LEGACY_EMIT) if LEGACY_DIRECT_WRITES else set())
+    for oid_sig, secdef in raw.execute(
+            "SELECT p.oid::regprocedure::text, p.prosecdef FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
+            "AND p.prokind IN ('f', 'a', 'w')").fetchall():
+        sig = oid_sig.replace(" ", "")
+        if not secdef or sig in {d.replace(" ", "") for d in definers}:
+            stmts.append(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(oid_sig), consoles))
+        else:
+            stmts.append(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM {}").format(sql.SQL(oid_sig), groups))
     for s in stmts:
-        conn.execute(text(s))
-    return append_only
+        raw.execute(s)
+    return sorted(append_only)

@@ -1,5 +1,9 @@
 """The training database: seeded with the live reference data, reset to a scenario's start.
 
+Training-only objects (the reset) exist ONLY in training databases: `install_training_objects`
+creates them once the database's own mode row (which consoles cannot write) says 'training';
+a live database has no reset function at all (issue 19: the live evidence cannot be wiped).
+
 Reset strategy (why not drop + recreate from a template): trainees' consoles stay signed in
 during an exercise; dropping the database would cut every connection, lose their listeners'
 place in the event stream and need CREATEDB rights. Instead one transaction calls the
@@ -25,7 +29,7 @@ log = logging.getLogger(__name__)
 # seeded (e.g. the gazetteer loaded by a migration) are kept too (meta 'training_reference_tables');
 # every other table is operational and is emptied by a reset.
 KEEP_TABLES = frozenset({
-    "alembic_version", "meta", "rooms", "areas", "users", "units", "talk_groups", "consoles",
+    "alembic_version", "meta", "event_head", "rooms", "areas", "users", "units", "talk_groups", "consoles",
     "room_presence", "gazetteer", "training_unit_baseline",
     # the force's geography (issue 22): imported into a training database with the same CLI
     "addresses", "postcodes", "geo_config", "road_nodes", "road_edges",
@@ -86,34 +90,80 @@ def save_baseline(conn: Connection) -> None:
                       "THEN 'available' ELSE status END, area_code, lat, lon, talk_group FROM units"))
 
 
-def reset_training(conn: Connection, *, units: dict[str, dict[str, Any]] | None = None) -> int:
+def reset_training(conn: Connection, *, units: dict[str, dict[str, Any]] | None = None,
+                   scenario: str | None = None) -> dict[str, Any]:
     """Empty the operational tables and put reference data back to the baseline (one transaction).
 
     `units` overrides the baseline per callsign ({"ARV11": {"status": ..., "lat": ..., "lon": ...}}).
-    Refused by the database itself unless this is a training database.
+    A live database has no reset function: refused there by the database itself.
     """
-    keep = set(KEEP_TABLES)
-    extra = conn.execute(text("SELECT value FROM meta WHERE key = 'training_reference_tables'")).scalar()
-    keep.update(t for t in (extra or "").split(",") if t)
-    emptied = conn.execute(text("SELECT cr_training_reset(:keep)"), {"keep": sorted(keep)}).scalar_one()
-    conn.execute(text("UPDATE units u SET status = b.status, area_code = b.area_code, lat = b.lat, "
-                      "lon = b.lon, talk_group = b.talk_group, incident_id = NULL, position_at = now(), "
-                      "status_at = now() FROM training_unit_baseline b WHERE b.callsign = u.callsign"))
-    conn.execute(text("UPDATE talk_groups SET incident_id = NULL, allocated_at = NULL"))
-    conn.execute(text("UPDATE areas SET room_code = home_room_code WHERE room_code <> home_room_code"))
-    conn.execute(text("UPDATE users SET failed_attempts = 0, locked = false"))
-    for callsign, fields in (units or {}).items():
-        _override_unit(conn, callsign, fields)
-    return int(emptied)
+    exists = conn.execute(text("SELECT to_regprocedure('api.training_reset(text,jsonb)') IS NOT NULL")).scalar()
+    if not exists:
+        raise WrongDatabase("Only a training database can be reset; this one has no reset function.")
+    return conn.execute(text("SELECT api.training_reset(:scenario, CAST(:units AS jsonb))"),
+                        {"scenario": scenario, "units": to_json(units or {})}).scalar_one()
 
 
-def _override_unit(conn: Connection, callsign: str, fields: dict[str, Any]) -> None:
-    allowed = {"status", "lat", "lon", "area_code", "talk_group"}
-    sets = {k: v for k, v in fields.items() if k in allowed}
-    if not sets:
-        return
-    assignments = ", ".join(f"{k} = :{k}" for k in sets)
-    conn.execute(text(f"UPDATE units SET {assignments} WHERE callsign = :cs"), {**sets, "cs": callsign})
+def install_training_objects(conn: Connection) -> None:
+    """Create the reset functions — in a training database only (run as the schema owner)."""
+    mode = conn.execute(text("SELECT value FROM meta WHERE key = 'mode'")).scalar()
+    if mode != "training":
+        raise WrongDatabase("Training objects go into a training database only.")
+    from .roles import _raw
+    raw = _raw(conn)  # no parameters: the SQL goes as written (its '%' are PL/pgSQL's)
+    raw.execute(_reset_sql())
+    raw.execute(TRAINING_RESET_API_SQL.replace("%KEEP%", ",".join(sorted(KEEP_TABLES))))
+
+
+def _reset_sql() -> str:
+    """Migration 0010's reset body (no longer created by migrations), ordered by the event_head
+    row lock instead of the old advisory lock (which any login could hold)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).parent / "migrations" / "versions" / "0010_training_rooms.py"
+    spec = importlib.util.spec_from_file_location("_cr_0010", path)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    body = mod.RESET_SQL.replace("CREATE FUNCTION cr_training_reset", "CREATE OR REPLACE FUNCTION cr_training_reset")
+    body = body.replace("PERFORM pg_advisory_xact_lock(7261001);",
+                        "PERFORM 1 FROM event_head FOR UPDATE;")
+    return body + "\nREVOKE ALL ON FUNCTION cr_training_reset(text[]) FROM PUBLIC;\n"
+
+
+TRAINING_RESET_API_SQL = r"""
+CREATE OR REPLACE FUNCTION api.training_reset(p_scenario text, p_units jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE v_keep text[]; v_emptied int; k text; v jsonb; col text; v_seq bigint;
+BEGIN
+  PERFORM cr_require('cr_trainer', 'training.run');
+  IF cr_db_mode() IS DISTINCT FROM 'training' THEN
+    RAISE EXCEPTION 'Only a training database can be reset.' USING ERRCODE = 'CR403';
+  END IF;
+  v_keep := string_to_array('%KEEP%', ',') || coalesce(string_to_array(
+      (SELECT value FROM meta WHERE key = 'training_reference_tables'), ','), '{}');
+  v_emptied := cr_training_reset(v_keep);
+  UPDATE event_head SET audit_hash = repeat('0', 64);  -- the emptied trail starts a new chain
+  UPDATE units u SET status = b.status, area_code = b.area_code, lat = b.lat, lon = b.lon,
+         talk_group = b.talk_group, incident_id = NULL, position_at = now(), status_at = now()
+    FROM training_unit_baseline b WHERE b.callsign = u.callsign;
+  UPDATE talk_groups SET incident_id = NULL, allocated_at = NULL;
+  UPDATE areas SET room_code = home_room_code WHERE room_code <> home_room_code;
+  FOR k, v IN SELECT * FROM jsonb_each(coalesce(p_units, '{}'::jsonb)) LOOP
+    FOREACH col IN ARRAY ARRAY['status', 'lat', 'lon', 'area_code', 'talk_group'] LOOP
+      IF v ? col THEN
+        EXECUTE format('UPDATE units SET %I = %L WHERE callsign = %L', col, v ->> col, k);
+      END IF;
+    END LOOP;
+  END LOOP;
+  v_seq := cr_emit('training.reset', coalesce(p_scenario, ''), NULL,
+                   jsonb_build_object('scenario', p_scenario, 'tables_emptied', v_emptied,
+                                      'units_overridden', (SELECT coalesce(jsonb_agg(x ORDER BY x), '[]')
+                                                           FROM jsonb_object_keys(coalesce(p_units, '{}')) x)));
+  RETURN jsonb_build_object('seq', v_seq, 'tables_emptied', v_emptied);
+END $$;
+REVOKE ALL ON FUNCTION api.training_reset(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.training_reset(text, jsonb) TO cr_trainer;
+"""
 
 
 def _schema_tables(conn: Connection) -> list[str]:

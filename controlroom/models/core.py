@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy import ForeignKey, String, Text, func
+from sqlalchemy.dialects.postgresql import INET, JSONB, TIMESTAMP
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -40,21 +40,14 @@ class Area(Base):
 
 
 class User(Base):
+    """The directory: who may work in this database's rooms. Passwords and job roles live in
+    PostgreSQL (login roles, job-group membership: cr_job_role), never in this table."""
+
     __tablename__ = "users"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('call_handler','despatcher','supervisor','inspector','trainer','auditor')",
-            name="role",
-        ),
-    )
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(Text)
-    password_hash: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(String(20))
     home_room_code: Mapped[Optional[str]] = mapped_column(ForeignKey("rooms.code"))
-    failed_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked: Mapped[bool] = mapped_column(default=False, server_default="false")
 
 
 class Console(Base):
@@ -66,3 +59,4 @@ class Console(Base):
     username: Mapped[Optional[str]] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     last_seen: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    client_addr: Mapped[Optional[str]] = mapped_column(INET)  # as the server saw it (inet_client_addr)

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .base import AUDIT_SQL, ServiceContext, to_json
+from .base import ServiceContext, to_json
 from .qa import QaMixin
 
 GENESIS = "0" * 64
@@ -52,7 +52,10 @@ class AuditService(QaMixin):
         self.ctx = ctx
 
     def verify(self, *, batch: int = 20_000) -> VerifyResult:
-        """Re-walk the whole chain: each row's hash and its link to the previous row."""
+        """Re-walk the whole chain: each row's hash and its link to the previous row (auditors;
+        the database refuses anyone else the audit_log). For a check against the head anchored
+        outside the database, see `python -m controlroom.audit verify`."""
+        self.ctx.require("audit.read", entity="audit_log", what="verify the audit trail")
         prev, checked, after = GENESIS, 0, 0
         with self.ctx.read() as conn:
             while True:
@@ -69,7 +72,8 @@ class AuditService(QaMixin):
                entity: str | None = None, action: str | None = None,
                since: datetime | None = None, until: datetime | None = None,
                limit: int = 500) -> list[AuditEntry]:
-        """Audit rows matching every given filter, newest first."""
+        """Audit rows matching every given filter, newest first (auditors only, in SQL too)."""
+        self.ctx.require("audit.read", entity="audit_log", what="search the audit trail")
         clauses, params = [], {"limit": max(1, min(int(limit), 10_000))}
         for col, val in (("username", username), ("console_id", console_id), ("entity", entity),
                          ("action", action)):
@@ -100,9 +104,7 @@ class AuditService(QaMixin):
         for r in rows:
             w.writerow([r.id, r.at.isoformat(), r.username, r.role, r.console_id, r.room_code, r.action,
                         r.entity, r.outcome, to_json(r.details)])
-        a = self.ctx.actor
-        with self.ctx.tx() as tx:
-            tx.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
-                                   "room": a.room_code, "action": "audit.exported", "entity": "audit_log",
-                                   "outcome": "ok", "details": to_json({"rows": len(rows), "filters": filters})})
+        with self.ctx.single() as tx:
+            tx.call("api.audit_exported", rows=len(rows),
+                    filters={k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in filters.items()})
         return out.getvalue()

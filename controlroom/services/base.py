@@ -36,6 +36,8 @@ API_ERRORS: dict[str, type[ControlRoomError]] = {
 }
 AUDIT_SQL = text("SELECT cr_audit(:username, :role, :console, :room, :action, :entity, :outcome, "
                  "CAST(:details AS jsonb))")
+# a refusal, recorded in the caller's own name (the database takes identity from session_user)
+REFUSAL_SQL = text("SELECT api.record_refusal(:action, :entity, CAST(:details AS jsonb))")
 
 
 @dataclass(frozen=True)
@@ -224,10 +226,8 @@ class ServiceContext:
             entity = entity if len(entity) <= 64 else entity[:63] + "…"
         try:
             with self.engine.begin() as conn:
-                conn.execute(AUDIT_SQL, {"username": a.username, "role": a.role, "console": a.console_id,
-                                         "room": a.room_code, "action": action, "entity": entity,
-                                         "outcome": "refused",
-                                         "details": to_json({"reason": reason, **(details or {})})})
+                conn.execute(REFUSAL_SQL, {"action": action, "entity": entity,
+                                           "details": to_json({"reason": reason, **(details or {})})})
         except sa_exc.SQLAlchemyError:  # the refusal stands even if the DB is down
             log.warning("could not audit refused %s by %s", action, a.username)
 

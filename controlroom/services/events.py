@@ -35,6 +35,11 @@ class EventService:
         return self.listener.server
 
     @property
+    def alive(self) -> bool:
+        """Watchdog: the listener thread is running and its loop is turning."""
+        return self.listener.alive
+
+    @property
     def last_seen(self) -> int | None:
         return self.listener.last_seen
 

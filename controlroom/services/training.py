@@ -69,11 +69,8 @@ class TrainingService:
         for attempt in range(3):
             try:
                 with self.ctx.tx() as tx:
-                    emptied = reset_training(tx.conn, units=units)
-                    seq = tx.emit("training.reset", scenario or "", {
-                        "scenario": scenario, "tables_emptied": emptied,
-                        "units_overridden": sorted(units or {})})
-                return int(seq)  # known once the transaction has committed
+                    result = reset_training(tx.conn, units=units, scenario=scenario)
+                return int(result["seq"])
             except sa_exc.DBAPIError as exc:  # a trainee's write crossed our locks: try again
                 if getattr(exc.orig, "sqlstate", "") != "40P01" or attempt == 2:
                     raise
