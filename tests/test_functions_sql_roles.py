@@ -26,7 +26,17 @@ def operators(pg_server, db_url):
         for k, name in names.items():
             c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
                 pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
+    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is granted per database
+        dbname = c.execute("SELECT current_database()").fetchone()[0]
+        for name in names.values():
+            c.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                pgsql.Identifier(dbname), pgsql.Identifier(name)))
     yield names
+    with psycopg.connect(db_url, autocommit=True) as c:
+        dbname = c.execute("SELECT current_database()").fetchone()[0]
+        for name in names.values():
+            c.execute(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
+                pgsql.Identifier(dbname), pgsql.Identifier(name)))
     with psycopg.connect(admin, autocommit=True) as c:
         for name in names.values():
             c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))

@@ -177,34 +177,56 @@ def _raw(conn: Any) -> psycopg.Connection:
     return conn.connection.driver_connection  # SQLAlchemy Connection -> psycopg
 
 
+# definer functions in `public` consoles must never call directly (reachable only from api.*)
+NEVER_CONSOLE = ("cr_event_row(text,text,text,jsonb,text,text,text,boolean,jsonb)",
+                 "cr_audit_row(text,text,text,text,text,text,text,jsonb)",
+                 "cr_emit(text,text,text,jsonb,boolean,jsonb)", "cr_audit(text,text,text,jsonb)",
+                 "cr_require(text,text,text)", "cr_training_reset(text[])")
+
+
 def apply_grants(conn: Any) -> list[str]:
-    """Console privileges, re-applied after every migration (init_database does): SELECT on what
-    consoles read, no writes but `LEGACY_DIRECT_WRITES`, EXECUTE on `api.*` per function (the
-    migrations grant each to its group), nothing on sequences. Returns the append-only tables.
-    `conn`: a connection as the schema owner."""
+    """Console privileges, re-applied after every migration (init_database does).
+
+    - no INSERT/UPDATE/DELETE/TRUNCATE for any job group on any table, but `LEGACY_DIRECT_WRITES`
+      (to cr_console); nothing on sequences but what those legacy INSERTs need (USAGE);
+    - SELECT: a table a migration already granted to particular groups keeps exactly those
+      readers; any other table is readable by every console, except `GROUP_ONLY_READ` (audit
+      trail: auditors) and `NO_CONSOLE_READ`;
+    - functions: nothing for PUBLIC; invoker functions in `public` (they run with the console's
+      own rights) to cr_console; definer ones only from the allow-list; `api.*` are granted per
+      group by their migrations. Returns the append-only tables. `conn`: as the schema owner."""
     raw = _raw(conn)
     tables = [r[0] for r in raw.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1")]
+    group_read = {r[0] for r in raw.execute(
+        "SELECT DISTINCT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
+        "aclexplode(c.relacl) a JOIN pg_roles r ON r.oid = a.grantee "
+        "WHERE n.nspname = 'public' AND r.rolname = ANY (%s) AND a.privilege_type = 'SELECT'",
+        (list(GROUPS),))}
     append_only = {r[0] for r in raw.execute(APPEND_ONLY_SQL)}
     consoles = sql.Identifier(CONSOLE)
     groups = sql.SQL(", ").join(sql.Identifier(g) for g in GROUPS)
     stmts: list[Any] = [
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         sql.SQL("GRANT USAGE ON SCHEMA public, api TO {}").format(consoles),
-        sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC, {}").format(groups),
+        "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC",
+        sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public "
+                "FROM {}").format(groups),
         sql.SQL("REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, {}").format(groups),
-        # functions: nothing by default; api.* are granted per group by their migration
         "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC",
         "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA api FROM PUBLIC",
         sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA public, api REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC"),
     ]
     for t in tables:
         ti = sql.Identifier(t)
-        if t in NO_CONSOLE_READ:
+        if t in NO_CONSOLE_READ or t in GROUP_ONLY_READ:
+            stmts.append(sql.SQL("REVOKE ALL ON {} FROM {}").format(ti, groups))
+            if t in GROUP_ONLY_READ:
+                stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, sql.Identifier(GROUP_ONLY_READ[t])))
             continue
-        reader = sql.Identifier(GROUP_ONLY_READ.get(t, CONSOLE))
-        stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, reader))
+        if t not in group_read:
+            stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, consoles))
         if t in LEGACY_DIRECT_WRITES:
             privs = "INSERT" if t in append_only else "INSERT, UPDATE, DELETE"
             stmts.append(sql.SQL("GRANT " + privs + " ON {} TO {}").format(ti, consoles))
@@ -214,18 +236,21 @@ def apply_grants(conn: Any) -> list[str]:
                     "AND t.relname = %s AND d.deptype IN ('a', 'i')", (t,)).fetchall():
                 # transitional too: an INSERT into a serial column needs the sequence
                 stmts.append(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(seq), consoles))
-    # invoker functions run with the console's own rights (pg_trgm, helpers): harmless to grant;
-    # definer ones only from the allow-list (the rest are reachable only through api.*)
-    definers = set(CONSOLE_DEFINER_FUNCTIONS) | (set(LEGACY_EMIT) if LEGACY_DIRECT_WRITES else set())
-    for oid_sig, secdef in raw.execute(
+    allowed = {d.replace(" ", "") for d in CONSOLE_DEFINER_FUNCTIONS}
+    if LEGACY_DIRECT_WRITES:
+        allowed |= {d.replace(" ", "") for d in LEGACY_EMIT}
+    denied = {d.replace(" ", "") for d in NEVER_CONSOLE}
+    if not LEGACY_DIRECT_WRITES:
+        denied |= {d.replace(" ", "") for d in LEGACY_EMIT}
+    for sig, secdef in raw.execute(
             "SELECT p.oid::regprocedure::text, p.prosecdef FROM pg_proc p "
             "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "
-            "AND p.prokind IN ('f', 'a', 'w')").fetchall():
-        sig = oid_sig.replace(" ", "")
-        if not secdef or sig in {d.replace(" ", "") for d in definers}:
-            stmts.append(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(oid_sig), consoles))
-        else:
-            stmts.append(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM {}").format(sql.SQL(oid_sig), groups))
-    for s in stmts:
-        raw.execute(s)
+            "AND p.prokind IN ('f', 'a', 'w') AND pg_get_userbyid(p.proowner) = current_user").fetchall():
+        key = sig.replace(" ", "")
+        if key in denied:
+            stmts.append(sql.SQL("REVOKE EXECUTE ON FUNCTION {} FROM {}").format(sql.SQL(sig), groups))
+        elif not secdef or key in allowed:
+            stmts.append(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(sig), consoles))
+    for st in stmts:
+        raw.execute(st)
     return sorted(append_only)
