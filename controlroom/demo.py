@@ -123,7 +123,7 @@ def _seed(url: str) -> int:
 
     def as_(user: str) -> Any:
         if user not in sessions:
-            sessions[user] = open_session(url, user, DEMO_PASSWORD, SEED_CONSOLE)
+            sessions[user] = open_session(url, user, DEMO_PASSWORD, f"{SEED_CONSOLE}-{user}")  # one console each
         return sessions[user]
 
     try:

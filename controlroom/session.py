@@ -89,6 +89,12 @@ class Session:
             return svc
         raise AttributeError(name)
 
+    def policy(self, name: str) -> str | None:
+        """A force policy value from the database (meta 'policy.<name>', read-only for consoles)."""
+        with self.ctx.read() as conn:
+            return conn.exec_driver_sql("SELECT value FROM meta WHERE key = %(k)s",
+                                        {"k": f"policy.{name}"}).scalar()
+
     def verify_password(self, password: str, *, purpose: str = "unlock") -> bool:
         """Re-check the signed-in operator's password by a fresh sign-in to the database (idle
         lock: purpose 'unlock'; armed authorisation: 'reauthenticate'); failures are audited."""

@@ -93,6 +93,7 @@ def test_panel_refusal_is_shown_to_the_operator(qtbot, open_as):
     _ctx, panel = console(qtbot, insp)
     qtbot.waitUntil(lambda: panel.current == inc.id, timeout=5000)
     panel.threat.setPlainText("Armed male")  # strategy and rationale left empty
+    panel.ask_password = lambda: "demo"  # the inspector re-enters their password
     qtbot.mouseClick(panel.authorise_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: "required" in panel.message.text(), timeout=5000)
     assert NOT_AUTHORISED in panel.banner.text()

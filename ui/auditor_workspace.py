@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QDoubleSpinB
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError
 from controlroom.reports import local
@@ -281,7 +282,7 @@ class AuditorWorkspace(QWidget):
         self.record_btn.setEnabled(ok)
         if ok:
             i = self.sample[row]
-            self.qa_title.setText(f"<b>{i.urn}</b> — {i.summary}")
+            self.qa_title.setText(f"{i.urn} — {i.summary}")  # plain text (typed summary)
             for box in self.checks.values():
                 box.setChecked(False)
             self.findings.clear()

@@ -9,8 +9,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComb
                                QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QListWidgetItem, QPlainTextEdit, QPushButton, QSplitter, QTableView,
                                QTabWidget, QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.errors import ControlRoomError
+from controlroom.errors import ControlRoomError, NotPermitted
 from controlroom.services.command_views import (METHANE_FIELDS, NDM_STAGES, ROLE_ORDER, ROLE_TITLES,
                                                 CommandView, MethaneView, format_methane, row_view)
 
@@ -63,12 +64,12 @@ class CommandPanel(QWidget):
         self.banner = QLabel()
         self.banner.setObjectName("armedBanner")
         self.banner.setAlignment(Qt.AlignCenter)
-        self.banner.setTextFormat(Qt.RichText)
+        self.banner.setTextFormat(Qt.PlainText)
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.chain = QLabel()
         self.chain.setObjectName("commandChain")
-        self.chain.setTextFormat(Qt.RichText)
+        self.chain.setTextFormat(Qt.PlainText)
         self.chain.setWordWrap(True)
         self.message = QLabel()
         self.message.setObjectName("commandMessage")
@@ -238,21 +239,21 @@ class CommandPanel(QWidget):
         if not c.firearms:
             self.banner.hide()
         elif c.armed_authorised:
-            self.banner.setText(f"ARMED DEPLOYMENT AUTHORISED<br><span style='font-size:10pt'>"
-                                f"{local_time(c.armed_authorised_at)} by {c.armed_authorised_by}</span>")
+            self.banner.setText(f"ARMED DEPLOYMENT AUTHORISED\n"
+                                f"{local_time(c.armed_authorised_at)} by {c.armed_authorised_by}")
             self.banner.setStyleSheet(_banner_style(palette.COUNTDOWN_OK) + "QLabel { font-size: 14pt; }")
             self.banner.show()
         else:
-            self.banner.setText(f"⚠ {NOT_AUTHORISED} ⚠<br><span style='font-size:10pt'>ARVs cannot be "
+            self.banner.setText(f"⚠ {NOT_AUTHORISED} ⚠\nARVs cannot be "
                                 "assigned until the duty inspector records threat assessment, working "
-                                "strategy and rationale.</span>")
+                                "strategy and rationale.")
             self.banner.setStyleSheet(_banner_style(palette.COUNTDOWN_BREACH) + "QLabel { font-size: 16pt; }")
             self.banner.show()
-        rows = [f"<tr><td><b>{r.role}</b>&nbsp;</td><td>{r.holder}"
-                f"{'' if r.accredited or r.role == 'ITFC' else ' <i>(interim, not accredited)</i>'}</td><td>&nbsp;since {local_time(r.at)}"
-                f"{', from ' + r.from_holder if r.from_holder else ''}</td></tr>" for r in c.roles]
-        self.chain.setText("<b>Command chain</b><table>" + "".join(rows) + "</table>" if rows else
-                           "<b>Command chain:</b> <span>nobody has taken command yet</span>")
+        rows = [f"{r.role}  {r.holder}"
+                f"{'' if r.accredited or r.role == 'ITFC' else ' (interim, not accredited)'}  since {local_time(r.at)}"
+                f"{', from ' + r.from_holder if r.from_holder else ''}" for r in c.roles]
+        self.chain.setText("Command chain\n" + "\n".join(rows) if rows else  # plain text: names typed
+                           "Command chain: nobody has taken command yet")
         self.chain.setToolTip("\n".join(f"{r.role}: {ROLE_TITLES[r.role]}" for r in c.roles))
         self.accept_btn.setEnabled(self.is_inspector and c.firearms and "ITFC" not in c and "TFC" not in c)
         self.authorise_btn.setEnabled(self.is_inspector and c.firearms and not c.armed_authorised)
@@ -314,11 +315,32 @@ class CommandPanel(QWidget):
 
         run_op(self, lambda: fn(iid), on_done=done, on_error=self._error)
 
+    def ask_password(self) -> str | None:
+        """The inspector re-enters their password to record an armed authorisation (tests replace
+        this)."""
+        from PySide6.QtWidgets import QInputDialog, QLineEdit
+        text, ok = QInputDialog.getText(self, "Confirm it is you",
+                                        "Re-enter your password to record the armed authorisation:",
+                                        QLineEdit.Password)
+        return text if ok else None
+
     def _authorise(self) -> None:
         t, s, r = (b.toPlainText() for b in (self.threat, self.strategy, self.rationale))
-        self._write(lambda i: self.command.authorise_armed_deployment(
-            i, threat_assessment=t, working_strategy=s, rationale=r), "Armed deployment authorised.",
-            after=lambda: [b.clear() for b in (self.threat, self.strategy, self.rationale)])
+        password = self.ask_password()
+        if password is None:
+            self._say("Not recorded: the password was not re-entered.", error=True)
+            return
+        session = self.ctx.session
+
+        def authorise(i: int) -> Any:
+            # a fresh sign-in to the database proves the inspector is at this console
+            if not session.verify_password(password, purpose="reauthenticate"):
+                raise NotPermitted("Wrong password: the armed authorisation was NOT recorded.")
+            return self.command.authorise_armed_deployment(
+                i, threat_assessment=t, working_strategy=s, rationale=r)
+
+        self._write(authorise, "Armed deployment authorised.",
+                    after=lambda: [b.clear() for b in (self.threat, self.strategy, self.rationale)])
 
     def _assign(self) -> None:
         role, holder = self.role_box.currentText(), self.holder.text()

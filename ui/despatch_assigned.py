@@ -6,6 +6,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.views import parse_ts
 
@@ -104,7 +105,7 @@ class ClearDialog(QDialog):
         self.ok.setEnabled(False)
         self.result_edit.textChanged.connect(lambda t: self.ok.setEnabled(bool(t.strip())))
         lay = QVBoxLayout(self)
-        lay.addWidget(QLabel(f"Clear <b>{callsign}</b> from {urn} — result:"))
+        lay.addWidget(QLabel(f"Clear {callsign} from {urn} — result:"))
         lay.addWidget(self.result_edit)
         lay.addWidget(buttons)
 

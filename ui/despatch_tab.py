@@ -13,6 +13,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError, Conflict
 from controlroom.models.resources import CAPABILITIES
@@ -203,8 +204,8 @@ class DespatchTab(QWidget):
         need = needed_capability(inc.incident_type, inc.area_code, inc.firearms)
         self.urn = inc.urn
         flag = "  FIREARMS" if inc.firearms else ""
-        self.heading.setText(f"<b>{inc.urn}</b> {inc.incident_type} {inc.grade or ''} — {inc.area_code} "
-                             f"({inc.status.replace('_', ' ')}){flag}. Policy sends: <b>{need}</b>.")
+        self.heading.setText(f"{inc.urn} {inc.incident_type} {inc.grade or ''} — {inc.area_code} "
+                             f"({inc.status.replace('_', ' ')}){flag}. Policy sends: {need}.")
 
     def refresh(self) -> None:
         iid = self.incident_id

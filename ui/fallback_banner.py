@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from . import palette
 from .ops import run_op

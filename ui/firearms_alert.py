@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError
 from controlroom.services.views import parse_ts
@@ -40,7 +41,7 @@ class FirearmsAlert(QWidget):
         self.body = QLabel()
         self.body.setObjectName("firearmsAlertBody")
         self.body.setWordWrap(True)
-        self.body.setTextFormat(Qt.RichText)
+        self.body.setTextFormat(Qt.PlainText)  # the summary and address were typed by a person
         self.more = QLabel()
         self.error = QLabel()
         self.error.setStyleSheet(f"color: {palette.theme_text('error')};")
@@ -104,6 +105,10 @@ class FirearmsAlert(QWidget):
         QApplication.beep()
         self.timer.start()
         self._render()
+        from .idle_lock import hold_while_locked
+        if hold_while_locked(self):  # nothing of an incident shows on a locked console
+            self.alerted.emit(int(p["id"]))
+            return
         self.show()
         self.raise_()
         self.alerted.emit(int(p["id"]))
@@ -116,13 +121,13 @@ class FirearmsAlert(QWidget):
         when = at.astimezone().strftime("%H:%M:%S") if isinstance(at, datetime) else ""
         room = p.get("room_code", "")
         own = room == self.ctx.session.room.code
-        self.body.setText(
-            f"<p style='font-size:14pt'><b>{p.get('urn', '')}</b> — {p.get('incident_type', '')} "
-            f"({p.get('grade') or 'ungraded'})</p><p>{p.get('summary', '')}</p>"
-            f"<p>{p.get('address') or ''} · area {p.get('area_code', '')} · <b>{room} room</b></p>"
-            f"<p>Declared by {p.get('declared_by', '')} at {when}.</p>"
-            + ("<p><b>Your room owns this incident: take initial tactical firearms command.</b></p>"
-               if own else f"<p>Owned by the {room} room; its inspector takes command.</p>"))
+        self.body.setText("\n\n".join([
+            f"{p.get('urn', '')} — {p.get('incident_type', '')} ({p.get('grade') or 'ungraded'})",
+            str(p.get("summary", "")),
+            f"{p.get('address') or ''} · area {p.get('area_code', '')} · {room} room",
+            f"Declared by {p.get('declared_by', '')} at {when}.",
+            "Your room owns this incident: take initial tactical firearms command." if own
+            else f"Owned by the {room} room; its inspector takes command."]))
         self.take.setVisible(own)
         n = len(self.pending) - 1
         self.more.setText(f"{n} more firearms declaration(s) waiting" if n else "")

@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QLabel, QLineEdit, QListWidget,
                                QPlainTextEdit, QSizePolicy, QTabWidget, QTextEdit, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 TYPING_WIDGETS = (QLineEdit, QPlainTextEdit, QTextEdit, QComboBox, QAbstractSpinBox)
 

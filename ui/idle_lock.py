@@ -1,20 +1,36 @@
-"""Console idle lock: after N idle minutes the window is covered until the password is re-entered.
+"""Console idle lock: after N idle minutes the console is covered until the password is re-entered.
 
-The idle time comes from QSettings "idle_lock/minutes" (default 10; 0 turns the lock off).
-The password is re-checked by session.verify_password (audited; wrong ones count towards lockout).
+The idle time is the force's policy, read from the database (meta 'policy.idle_lock_minutes',
+read-only for consoles), never from the operator's own settings file. While locked, every other
+top-level window of the console (firearms alert, replay, wallboard…) is hidden and comes back on
+unlock. The password is re-checked by a fresh sign-in to the database (session.verify_password;
+refusals audited; no lockout — the server's auth_delay slows guessing).
 """
 from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError
 
 from .ops import run_op
 
 DEFAULT_MINUTES = 10
+_LOCKS: list["IdleLock"] = []  # the console's idle locks (one per main window)
+
+
+def hold_while_locked(widget: QWidget) -> bool:
+    """For a window about to pop up (a new alert): if the console is locked, keep it hidden and
+    show it on unlock instead; True if it was held."""
+    for lock in list(_LOCKS):
+        if lock.is_locked:
+            if widget not in lock._hidden:
+                lock._hidden.append(widget)
+            return True
+    return False
 ACTIVITY = {QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel, QEvent.TouchBegin}
 
 
@@ -57,6 +73,10 @@ class IdleLock(QObject):
         # filter there sees all activity. (An application-wide Python filter would also be handed
         # half-destroyed internal objects, e.g. QtWebEngine's, and crash the interpreter.)
         self.handle = None
+        self._hidden: list[QWidget] = []  # other top-level windows hidden while locked
+        self._cover = QTimer(self, interval=200, timeout=self._hide_others)
+        _LOCKS.append(self)
+        self.destroyed.connect(lambda *_: _LOCKS.remove(self) if self in _LOCKS else None)
         window.installEventFilter(self)
         self._attach()
         if idle_ms > 0:
@@ -119,7 +139,30 @@ class IdleLock(QObject):
         self.overlay.show()
         self.overlay.raise_()
         self.overlay.password.setFocus()
+        self._hide_others()
+        self._cover.start()  # windows that pop up while locked (a new alert) are hidden too
         self.locked.emit()
+
+    def _hide_others(self) -> None:
+        for w in QApplication.topLevelWidgets():
+            if w is self.window or not w.isVisible() or w.isAncestorOf(self.window):
+                continue
+            if w.windowType() in (Qt.ToolTip, Qt.Popup) or w.inherits("QMenu"):
+                w.hide()
+                continue
+            w.hide()
+            if w not in self._hidden:
+                self._hidden.append(w)
+
+    def _restore_others(self) -> None:
+        self._cover.stop()
+        hidden, self._hidden = self._hidden, []
+        for w in hidden:
+            try:
+                w.show()
+                w.raise_()
+            except RuntimeError:  # deleted while we were locked
+                pass
 
     def try_unlock(self) -> None:
         ov = self.overlay
@@ -135,9 +178,10 @@ class IdleLock(QObject):
         ov.unlock_btn.setEnabled(True)
         ov.password.clear()
         if not ok:
-            ov.message.setText("Wrong password (the attempt is recorded). Repeated failures lock the account.")
+            ov.message.setText("Wrong password (the attempt is recorded).")
             return
         ov.hide()
+        self._restore_others()
         ov.message.setText("Locked after inactivity. Enter your password to continue.")
         self.timer.start()
         self.unlocked.emit()
@@ -147,17 +191,20 @@ class IdleLock(QObject):
         self.overlay.message.setText(f"Cannot check the password now: {err} The console stays locked.")
 
 
-def idle_minutes() -> float:
-    value = QSettings("controlroom", "console").value("idle_lock/minutes", DEFAULT_MINUTES)
+def idle_minutes(session: object | None = None) -> float:
+    """The force's policy from the database; the default when it cannot be read. The operator's
+    settings file is NOT consulted (an operator could switch the lock off there)."""
+    value = getattr(session, "policy", lambda *_: None)("idle_lock_minutes") if session else None
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value)) if value is not None else float(DEFAULT_MINUTES)
     except (TypeError, ValueError):
         return float(DEFAULT_MINUTES)
 
 
 def install_idle_lock(window: QWidget, *, idle_ms: int | None = None) -> IdleLock | None:
-    """Attach the idle lock to a MainWindow (uses window.ctx.session); None when turned off."""
-    ms = int(idle_minutes() * 60_000) if idle_ms is None else idle_ms
+    """Attach the idle lock to a MainWindow (uses window.ctx.session); None when the force's
+    policy turns it off."""
+    ms = int(idle_minutes(window.ctx.session) * 60_000) if idle_ms is None else idle_ms
     if ms <= 0:
         return None
     session = window.ctx.session

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
                                QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.incident_lifecycle import closing_codes
 

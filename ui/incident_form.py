@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError, InvalidInput
 from controlroom.services.incident_views import THRIVE_FIELDS

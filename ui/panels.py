@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 if TYPE_CHECKING:
     from .context import ConsoleContext

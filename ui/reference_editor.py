@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel,
                                QLineEdit, QPlainTextEdit, QVBoxLayout)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.incidents import FLAG_NAMES
 from controlroom.services.reference import KINDS

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from .context import ConsoleContext
 from .ops import run_op

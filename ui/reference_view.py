@@ -10,6 +10,7 @@ from datetime import date
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QListWidget, QPlainTextEdit, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.reference import RefDocumentView, RefVersionView
 

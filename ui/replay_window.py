@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxLayout, QLabel,
                                QPushButton, QSlider, QSplitter, QTableView, QTextEdit, QVBoxLayout,
                                QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.replay import Replayer, VirtualRoomState
 from controlroom.replay_report import segment_report

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from .ops import run_op
 from .palette import COUNTDOWN_BREACH, ROOM_LABELS, room_colour

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QListWidget, QMessageBox, QProgressBar,
                                QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.debrief import Debrief, build_debrief
 from controlroom.errors import ControlRoomError
@@ -136,7 +137,8 @@ class TrainerWindow(QWidget):
         box = QWidget()
         lay = QVBoxLayout(box)
         lay.setContentsMargins(0, 4, 0, 0)
-        lab = QLabel(f"<b>{title}</b>")
+        lab = QLabel(title)
+        lab.setStyleSheet("font-weight: bold")
         lay.addWidget(lab)
         lay.addWidget(widget, 1)
         return box
@@ -164,7 +166,8 @@ class TrainerWindow(QWidget):
         def failed(err: ControlRoomError) -> None:
             self._busy = False
             self._after_change()
-            self.message.setText(f"<span style='color:{palette.COUNTDOWN_BREACH}'>{err}</span>")
+            self.message.setStyleSheet(f"color: {palette.COUNTDOWN_BREACH}")
+            self.message.setText(str(err))
 
         run_op(self, fn, on_done=done, on_error=failed)
 
@@ -178,7 +181,7 @@ class TrainerWindow(QWidget):
         kw = {"clock": self.clock} if self.clock else {}
         self.player = ScenarioPlayer(self.ctx.session, scenario, **kw)
         self.script.load(scenario)
-        self.description.setText(f"<b>{scenario.title}</b> — {scenario.description}")
+        self.description.setText(f"{scenario.title} — {scenario.description}")
         self.actions.replace([])
         self.timeline = []
         self.expects.set_results([])

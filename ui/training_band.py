@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.scenario import format_time
 

@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel,
                                QStyledItemDelegate, QStyleOptionViewItem, QTableWidget, QTableWidgetItem,
                                QTableView, QVBoxLayout, QWidget)
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.models.resources import CAPABILITIES
 from controlroom.services.views import parse_ts

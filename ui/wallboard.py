@@ -4,6 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
+from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.contact_dashboard import Dashboard
 
