@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="press a moving unit's radio emergency button every SECONDS on average")
     p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"))
     p.add_argument("--user", default="despatch.north")
-    p.add_argument("--password", default=os.environ.get("CONTROLROOM_PASSWORD", "demo"))
+    p.add_argument("--password", help="embedded demo only (visible in ps); otherwise asked for")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.units < 1 or args.rate <= 0:
@@ -187,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         from .db.embedded import start_embedded
         url = start_embedded().get_uri("controlroom")  # type: ignore[attr-defined]
         init_database(url, demo=True)
+        args.password = args.password or "demo"
+    elif args.password is None:
+        import getpass
+        args.password = getpass.getpass(f"Password for {args.user}: ")
     try:
         run(url, units=args.units, rate=args.rate, seconds=args.seconds, username=args.user,
             password=args.password, emergency_every=args.emergency_every)
