@@ -52,9 +52,11 @@ def operator_conn(url: str, username: str, group: str, *, password: str = "demo"
     from psycopg import sql as q
     with psycopg.connect(url, autocommit=True) as admin:
         if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)).fetchone():
-            admin.execute(q.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(q.Identifier(username),
-                                                                        q.Literal(password)))
-        admin.execute(q.SQL("GRANT {} TO {}").format(q.Identifier(group), q.Identifier(username)))
+            admin.execute(q.SQL("CREATE ROLE {} LOGIN PASSWORD {} IN ROLE {}").format(
+                q.Identifier(username), q.Literal(password), q.Identifier(group)))
+        # (an existing role - the demo operators are login roles - keeps its own job group)
+        db = admin.execute("SELECT current_database()").fetchone()[0]
+        admin.execute(q.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(q.Identifier(db), q.Identifier(username)))
     return psycopg.connect(url, user=username, password=password, autocommit=True)
 
 
