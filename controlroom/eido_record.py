@@ -116,7 +116,9 @@ def build_local(conn: Connection, incident_id: int, *, agency: str, agency_name:
         "FROM incident_links l JOIN incidents i ON i.id = :i "
         "JOIN incidents o ON o.id = CASE WHEN l.a_id = :i THEN l.b_id ELSE l.a_id END "
         "WHERE :i IN (l.a_id, l.b_id) ORDER BY l.id", incident_id)]
-    doc["roles"] = dict(conn.execute(text("SELECT username, role FROM users")).all()) if "users" in tables else {}
+    # job role = membership of a job group (issue 19): the directory holds no roles
+    doc["roles"] = dict(conn.execute(text("SELECT username, cr_job_role(username::name) FROM users")).all()) \
+        if "users" in tables else {}
     return doc
 
 
