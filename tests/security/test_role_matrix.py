@@ -67,7 +67,7 @@ def test_direct_sql_matrix(db_url, job):
 # facade call per api function (extend as services are converted): (session, incident id) -> call
 FACADE: dict[str, Callable[[Any, int], Any]] = {
     "incident_add_log": lambda s, inc: s.incidents.add_log(inc, "role matrix"),
-    "room_set_fallback": lambda s, inc: s.exercise.set_fallback(on=False),
+    "room_fallback": lambda s, inc: s.exercise.set_fallback(on=False),
     "audit_exported": lambda s, inc: s.audit.export_csv(action="incident.created"),
     "console_unlocked": lambda s, inc: s.verify_password("demo"),
 }
