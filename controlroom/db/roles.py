@@ -63,6 +63,13 @@ LEGACY_DIRECT_WRITES: dict[str, str] = {
     "qa_reviews": "QA service",
     "replay_snapshots": "replay store (baselines)",
 }
+# TRANSITIONAL: SELECT ... FOR SHARE run as the console (an invoker trigger of a legacy write)
+# needs UPDATE on at least one column: granted on one harmless column only, while the legacy
+# table that fires the trigger is still written directly.
+LEGACY_ROW_LOCKS = {
+    # cr_incident_room_from_area() (trigger on incidents) locks the area row FOR SHARE
+    "areas": ("name", "incidents"),
+}
 # definer functions consoles may call directly while LEGACY_DIRECT_WRITES is non-empty: the
 # services' event/audit path. Both ignore the identity a console claims (cr_actor()).
 LEGACY_EMIT = ("cr_emit(text,text,text,jsonb,text,text,text,boolean,jsonb)",
@@ -219,6 +226,9 @@ def apply_grants(conn: Any) -> list[str]:
             continue
         if t not in group_read:
             stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, consoles))
+        lock = LEGACY_ROW_LOCKS.get(t)
+        if lock and lock[1] in LEGACY_DIRECT_WRITES and t not in LEGACY_DIRECT_WRITES:
+            stmts.append(sql.SQL("GRANT UPDATE ({}) ON {} TO {}").format(sql.Identifier(lock[0]), ti, consoles))
         if t in LEGACY_DIRECT_WRITES:
             privs = "INSERT" if t in append_only else "INSERT, UPDATE, DELETE"
             stmts.append(sql.SQL("GRANT " + privs + " ON {} TO {}").format(ti, consoles))

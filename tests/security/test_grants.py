@@ -4,7 +4,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from controlroom.db.roles import LEGACY_DIRECT_WRITES, LEGACY_EMIT
+from controlroom.db.roles import LEGACY_DIRECT_WRITES, LEGACY_EMIT, LEGACY_ROW_LOCKS
 
 from .conftest import refused
 
@@ -36,6 +36,12 @@ def test_consoles_write_only_the_listed_tables_and_no_sequence(db_url):
             "SELECT DISTINCT table_name FROM information_schema.role_table_grants "
             "WHERE grantee LIKE 'cr\\_%' AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')")}
         assert writable == set(LEGACY_DIRECT_WRITES)
+        # transitional row-lock grants: one column, only while the legacy writer exists
+        cols = owner.execute(
+            "SELECT DISTINCT table_name, column_name FROM information_schema.column_privileges "
+            "WHERE grantee LIKE 'cr\\_%%' AND privilege_type = 'UPDATE' "
+            "AND table_name <> ALL (%s)", (list(LEGACY_DIRECT_WRITES),)).fetchall()
+        assert set(cols) == {(t, c) for t, (c, legacy) in LEGACY_ROW_LOCKS.items() if legacy in LEGACY_DIRECT_WRITES}
         seq_privs = owner.execute(
             "SELECT c.relname, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
             "JOIN pg_roles r ON r.oid = a.grantee WHERE c.relkind = 'S' AND r.rolname LIKE 'cr\\_%'").fetchall()
