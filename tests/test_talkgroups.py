@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -72,20 +73,23 @@ def test_only_live_pool_groups_can_be_allocated_on_a_live_console(north, name, m
     assert north.talkgroups.for_incident(inc.id) == []
 
 
-def test_database_refuses_allocating_a_primary_group_even_bypassing_the_service(north):
+def test_database_refuses_allocating_a_primary_group_even_bypassing_the_service(north, db_url):
     inc = new_incident(north)
-    with pytest.raises(Exception, match="ck_talk_groups_allocatable"):
-        with north.engine.begin() as conn:
+    with pytest.raises(Exception, match="permission denied for table talk_groups"):
+        with north.engine.begin() as conn:  # a console cannot write the table at all (issue 19)
             conn.execute(text("UPDATE talk_groups SET incident_id = :i WHERE name = 'TV-MK-PRI'"), {"i": inc.id})
+    with pytest.raises(Exception, match="ck_talk_groups_allocatable"):  # nor can the owner's own code
+        with psycopg.connect(db_url) as conn:
+            conn.execute("UPDATE talk_groups SET incident_id = %s WHERE name = 'TV-MK-PRI'", (inc.id,))
 
 
-def test_database_refuses_a_second_open_allocation_row_for_one_group(north):
+def test_database_refuses_a_second_open_allocation_row_for_one_group(north, db_url):
     inc = new_incident(north)
     tg = north.talkgroups.allocate(inc.id)
     with pytest.raises(Exception, match="uq_talk_group_allocations_open"):
-        with north.engine.begin() as conn:
-            conn.execute(text("INSERT INTO talk_group_allocations (talk_group, incident_id, allocated_by) "
-                              "VALUES (:n, :i, 'x')"), {"n": tg.name, "i": inc.id})
+        with psycopg.connect(db_url) as conn:  # the owner (consoles cannot write the table at all)
+            conn.execute("INSERT INTO talk_group_allocations (talk_group, incident_id, allocated_by) "
+                         "VALUES (%s, %s, 'x')", (tg.name, inc.id))
 
 
 def test_call_handler_may_not_allocate_and_the_refusal_is_audited(north, open_as):
@@ -244,17 +248,17 @@ def test_radio_log_is_attached_to_the_incident(north):
         north.talkgroups.log_transmission(tg.name, "   ")
 
 
-def test_armed_unit_on_incident_without_dedicated_group_is_warned(north):
+def test_armed_unit_on_incident_without_dedicated_group_is_warned(north, db_url):
     inc = new_incident(north, firearms=True)
-    with north.engine.begin() as conn:  # issue 6's despatch does this; set it directly here
-        conn.execute(text("UPDATE units SET incident_id = :i WHERE callsign = 'ARV11'"), {"i": inc.id})
+    with psycopg.connect(db_url) as conn:  # issue 6's despatch does this; set it directly (owner) here
+        conn.execute("UPDATE units SET incident_id = %s WHERE callsign = 'ARV11'", (inc.id,))
     try:
         assert any(inc.urn in w and "ARV11" in w for w in north.talkgroups.warnings())
         north.talkgroups.allocate(inc.id)
         assert not any(inc.urn in w for w in north.talkgroups.warnings())
     finally:
-        with north.engine.begin() as conn:
-            conn.execute(text("UPDATE units SET incident_id = NULL WHERE callsign = 'ARV11'"))
+        with psycopg.connect(db_url) as conn:
+            conn.execute("UPDATE units SET incident_id = NULL WHERE callsign = 'ARV11'")
 
 
 def test_training_console_allocates_only_training_groups(fresh_db_url, open_as):
