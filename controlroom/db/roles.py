@@ -46,22 +46,8 @@ USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 # legacy cr_emit/cr_audit (which take a claimed identity, ignored for operators) stop being
 # executable by consoles (LEGACY_EMIT below).
 LEGACY_DIRECT_WRITES: dict[str, str] = {
-    "incidents": "incidents/lifecycle services (create, update, grade, close)",
-    "incident_log": "incidents/lifecycle/despatch/paper/exchange services (log lines beside other changes)",
-    "urn_counter": "incidents.create (URN allocation)",
-    "incident_links": "related-incidents service, exchange import",
-    "incident_prompts": "prompts service",
-    "incident_thrive": "incidents service (THRIVE assessment)",
-    "incident_partner_refs": "exchange import (partner references)",
-    "incident_breaches": "incident lifecycle (standards breaches)",
-    "victim_promises": "contacts/standards service (victim promises)",
-    "grade_signoffs": "signoff service",
-    "room_presence": "presence service",
-    "consoles": "presence heartbeat (consoles.last_seen)",
-    "contacts": "contacts service",
-    "contacts_hourly": "contacts service (rolled up by the trigger on contacts, runs as the caller)",
-    "qa_reviews": "QA service",
-    "replay_snapshots": "replay store (baselines)",
+    "room_presence": "rooms service: presence heartbeat (one statement per beat)",
+    "consoles": "rooms service: presence heartbeat (consoles.last_seen, signed_out_at)",
 }
 # TRANSITIONAL: SELECT ... FOR SHARE run as the console (an invoker trigger of a legacy write)
 # needs UPDATE on at least one column: granted on one harmless column only, while the legacy

@@ -1,7 +1,7 @@
 """operators are PostgreSQL login roles: no password hashes or lockout in tables, console sign-in and operator administration through api functions, no training reset in a live database
 
-Revision ID: 0033
-Revises: 0032
+Revision ID: 0038
+Revises: 0037
 
 Issue 19, identity:
 - `users` is only the directory (display name, home room). Passwords live in PostgreSQL (SCRAM,
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0033"
-down_revision = "0032"
+revision = "0038"
+down_revision = "0037"
 branch_labels = None
 depends_on = None
 
