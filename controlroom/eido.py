@@ -222,7 +222,7 @@ def describe(err: jsonschema.ValidationError) -> str:
         missing = err.message.split("'")[1] if "'" in err.message else err.message
         return f"The file is incomplete: {where} has no '{missing}'."
     if v == "type":
-        return f"In {where}: expected {err.validator_value}, found {type(err.instance).__name__}."
+        return f"In {where}: expected {err.validator_value}, found {_json_kind(err.instance)}."
     if v == "enum":
         allowed = ", ".join(map(str, err.validator_value))
         return f"In {where}: '{err.instance}' is not one of {allowed}."
@@ -243,3 +243,20 @@ def describe(err: jsonschema.ValidationError) -> str:
     if v == "pattern":
         return f"In {where}: '{err.instance}' is not in the expected form."
     return f"In {where}: {err.message}."
+
+
+def _json_kind(value: object) -> str:
+    """The JSON name of a value's type, as a partner's developer would say it (never Python's)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a value of another kind"
