@@ -25,9 +25,16 @@ def operators(pg_server, db_url):
             c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
             c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
                 pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
+    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is per database (issue 19)
+        db = c.execute("SELECT current_database()").fetchone()[0]
+        for name in names.values():
+            c.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(pgsql.Identifier(db),
+                                                                            pgsql.Identifier(name)))
     yield names
     with psycopg.connect(admin, autocommit=True) as c:
         for name in names.values():
+            c.execute(pgsql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(pgsql.Identifier(db),
+                                                                           pgsql.Identifier(name)))
             c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
 
 
