@@ -68,15 +68,16 @@ def test_double_click_opens_the_unit_timeline(qtbot, panel):
     dlg.close()
 
 
-def test_despatch_tab_shows_recommendations_and_enter_assigns(qtbot, console):
+def test_despatch_tab_shows_recommendations_and_enter_assigns(qtbot, console, open_as):
     s = console.session
     for cs in ("ARV11", "ARV12"):
         if s.units.get(cs).status != "available":
             s.units.set_status(cs, "available")
     inc = s.incidents.create(channel="999", incident_type="ASSAULT", summary="Armed man", lat=MK[0],
                              lon=MK[1], grade="G1", firearms=True)
-    with s.ctx.tx() as tx:  # the duty inspector's authorisation (issue 8's service records it)
-        tx.execute("UPDATE incidents SET armed_authorised_at = now() WHERE id = :i", {"i": inc.id})
+    # the duty inspector's authorisation, as the inspector records it (the only way since issue 19)
+    open_as("inspector.north").command.authorise_armed_deployment(
+        inc.id, threat_assessment="Handgun seen", working_strategy="Contain", rationale="Threat to life")
     tab = make_despatch_tab(console)
     qtbot.addWidget(tab)
     tab.set_incident(inc.id)
