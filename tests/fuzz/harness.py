@@ -24,7 +24,11 @@ MAX_MESSAGE = 1_500  # a message the operator can read in a dialog, not a 100 kB
 # consoles: presence/heartbeat threads of the open sessions touch last_seen in the background.
 # events: compared by its tail below (minus background telemetry); audit_log: by its tail too.
 # event_head: the ordering row (seq, audit id, chain head) moves with every audit row, refusals included
-SKIP_TABLES = {"audit_log", "alembic_version", "consoles", "events", "event_head"}
+# (room_presence: the sessions' heartbeats flip a room's staffed state whenever a beat is late;
+# cr_requests: each API call's request id and outcome, kept for in-doubt resolution — a refusal the
+# database files and returns, e.g. a sign-off decided by its own requester, is such an outcome)
+SKIP_TABLES = {"audit_log", "alembic_version", "consoles", "events", "event_head", "room_presence",
+               "cr_requests"}
 # Unaudited telemetry the sessions' own background threads emit while a call runs.
 BACKGROUND_KINDS = ("console.presence", "console.heartbeat")
 
@@ -104,7 +108,8 @@ def check_message(exc: ControlRoomError, call: str) -> None:
 
 # By design (issue 14) a call handler's G1/G2 downgrade files a supervisor sign-off request in its
 # own transaction and then refuses the downgrade itself; only those rows may appear.
-SIGNOFF_FILED = ("sign-off has been requested", {"grade_signoffs", "incident_log", "events"},
+# (a filed sign-off also raises the supervisors' "downgrade needs a sign-off" alert)
+SIGNOFF_FILED = ("sign-off has been requested", {"grade_signoffs", "incident_log", "events", "alerts"},
                  "signoff.requested")
 
 

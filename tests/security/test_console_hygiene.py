@@ -135,3 +135,27 @@ def test_recording_an_armed_authorisation_needs_the_password_again(qtbot, open_a
     panel.ask_password = lambda: "demo"
     qtbot.mouseClick(panel.authorise_btn, Qt.LeftButton)
     qtbot.waitUntil(lambda: insp.command.current_command(inc.id).armed_authorised, timeout=5000)
+
+
+def test_a_locked_console_covers_only_its_own_windows_and_stops_when_closed(qtbot, open_as):
+    """Two consoles in one process (a training room beside live; the test suite): locking one never
+    hides the other's window, and a console closed while locked stops covering anything."""
+    a, b = open_as("despatch.north"), open_as("despatch.south")
+    win_a, win_b, loose = QWidget(), QWidget(), QWidget()
+    for w in (win_a, win_b, loose):
+        qtbot.addWidget(w)
+        w.resize(300, 200)
+        w.show()
+    lock_a = IdleLock(win_a, a.verify_password, idle_ms=60_000, who="despatch.north")
+    lock_b = IdleLock(win_b, b.verify_password, idle_ms=60_000, who="despatch.south")
+    lock_a.lock()
+    qtbot.wait(450)  # the cover re-runs every 200 ms
+    assert lock_a.is_locked and not loose.isVisible()  # a free window (an alert) is covered
+    assert win_b.isVisible() and not lock_b.is_locked  # the other console is not
+    win_a.close()  # the locked console is closed (signed out, crashed window)
+    loose.show()
+    qtbot.wait(450)
+    assert loose.isVisible() and not lock_a._cover.isActive()
+    win_a.hide()
+    lock_a.timer.timeout.emit()  # an idle timeout on a closed window locks nothing
+    assert not lock_a.is_locked
