@@ -206,3 +206,42 @@ def test_migrations_form_one_linear_chain():
     revs = list(script.walk_revisions())
     assert all(not r.dependencies for r in revs)
     assert all(r.down_revision is None or isinstance(r.down_revision, str) for r in revs)
+
+
+def test_a_deadlocked_api_call_is_run_again_and_a_lost_race_is_a_conflict_not_an_outage(open_as, db_url):
+    """Two consoles' calls that deadlock: the one PostgreSQL picks as the victim was rolled back
+    whole, so the service runs it again on its own (and never calls a deadlock 'the database
+    cannot be reached'). Inside a longer transaction it is the operator's Conflict."""
+    import psycopg
+    from controlroom.errors import Conflict
+    s = open_as("handler.north")
+    with psycopg.connect(db_url, autocommit=True) as owner:
+        # attempts are counted by a sequence: nextval survives the rollback of a deadlocked attempt
+        owner.execute("""
+          CREATE SEQUENCE test_flaky_attempts;
+          CREATE FUNCTION api.test_flaky(p_deadlocks int) RETURNS bigint LANGUAGE plpgsql
+          SECURITY DEFINER SET search_path = public, pg_temp AS $$
+          DECLARE n bigint := nextval('test_flaky_attempts');
+          BEGIN
+            IF n <= p_deadlocks THEN
+              RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
+            END IF;
+            RETURN n;
+          END $$;
+          GRANT EXECUTE ON FUNCTION api.test_flaky(int) TO cr_console;
+        """)
+        try:
+            with s.ctx.single() as tx:  # the first attempt deadlocks; the second commits
+                assert tx.call("api.test_flaky", deadlocks=1) == 2
+            owner.execute("SELECT setval('test_flaky_attempts', 1, false)")
+            with pytest.raises(Conflict, match="same moment"):  # three in a row: the operator's Conflict
+                with s.ctx.single() as tx:
+                    tx.call("api.test_flaky", deadlocks=99)
+            assert owner.execute("SELECT last_value FROM test_flaky_attempts").fetchone()[0] == 3
+            owner.execute("SELECT setval('test_flaky_attempts', 1, false)")
+            with pytest.raises(Conflict):  # inside a longer transaction: not run again
+                with s.ctx.tx() as tx:
+                    tx.call("api.test_flaky", deadlocks=1)
+            assert owner.execute("SELECT last_value FROM test_flaky_attempts").fetchone()[0] == 1
+        finally:
+            owner.execute("DROP FUNCTION api.test_flaky(int); DROP SEQUENCE test_flaky_attempts")

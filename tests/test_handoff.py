@@ -182,7 +182,10 @@ def test_twenty_sessions_random_load_leaves_every_contact_in_exactly_one_state(o
         while time.monotonic() < stop and sum(transitions) < target:
             victim = f"L-{rnd.randrange(20):02d}"
             sql(fresh_db_url, "UPDATE consoles SET last_seen = now() - interval '2 hours' WHERE id = %s", (victim,))
-            sessions[0].handoff.reclaim_orphans(dead_after_s=3600)
+            try:  # (a deadlock with the workers is retried by the service; thrice running is a Conflict)
+                sessions[0].handoff.reclaim_orphans(dead_after_s=3600)
+            except ControlRoomError:
+                pass
             sql(fresh_db_url, "UPDATE consoles SET last_seen = now() WHERE id = %s", (victim,))
             time.sleep(0.3)
 

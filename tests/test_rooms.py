@@ -166,6 +166,8 @@ def test_hand_back_with_nothing_transferred_says_so(open_as):
 
 def test_room_is_staffed_while_a_console_beats_and_announced_once_per_change(fresh_db_url):
     from controlroom.session import open_session
+    with psycopg.connect(fresh_db_url, autocommit=True) as owner:  # the force's presence policy
+        owner.execute("UPDATE meta SET value = '0.5' WHERE key = 'policy.presence_ttl_s'")
     watcher = open_session(fresh_db_url, "auditor", "demo", "W-1")
     got = []
     watcher.events.subscribe(got.append)
@@ -173,8 +175,6 @@ def test_room_is_staffed_while_a_console_beats_and_announced_once_per_change(fre
     a = open_session(fresh_db_url, "handler.south", "demo", "S-1")
     b = open_session(fresh_db_url, "despatch.south", "demo", "S-2")
     try:
-        for s in (a, b):
-            s.rooms.live_after_s = 0.5
         assert a.rooms.heartbeat().get("south") is True
         assert b.rooms.heartbeat() == {}  # already staffed: nothing to announce
         south = {r.code: r for r in a.rooms.status()}["south"]
@@ -183,7 +183,6 @@ def test_room_is_staffed_while_a_console_beats_and_announced_once_per_change(fre
         assert b.rooms.heartbeat() == {}  # b still there
         time.sleep(0.6)  # b's beat goes stale; a third console's beat notices
         c = open_session(fresh_db_url, "handler.north", "demo", "N-1")
-        c.rooms.live_after_s = 0.5
         time.sleep(0.6)
         assert c.rooms.heartbeat() == {"south": False, "north": True}
         assert wait_for(lambda: sum(e.kind == "console.presence" for e in got) >= 2)

@@ -45,10 +45,7 @@ USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 # is gone; tests/security/test_grants.py asserts exactly which remain. When this is empty, the
 # legacy cr_emit/cr_audit (which take a claimed identity, ignored for operators) stop being
 # executable by consoles (LEGACY_EMIT below).
-LEGACY_DIRECT_WRITES: dict[str, str] = {
-    "room_presence": "rooms service: presence heartbeat (one statement per beat)",
-    "consoles": "rooms service: presence heartbeat (consoles.last_seen, signed_out_at)",
-}
+LEGACY_DIRECT_WRITES: dict[str, str] = {}  # empty since 0039: the presence beat is api.console_heartbeat
 # TRANSITIONAL: SELECT ... FOR SHARE run as the console (an invoker trigger of a legacy write)
 # needs UPDATE on at least one column: granted on one harmless column only, while the legacy
 # table that fires the trigger is still written directly.

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+import random
 import re
 import time
 import uuid
@@ -25,17 +26,12 @@ log = logging.getLogger(__name__)
 UNAVAILABLE_MSG = ("The database cannot be reached, so nothing was saved. What you typed is kept; "
                    "try again when the connection is back.")
 
-EMIT_SQL = text("SELECT cr_emit(:kind, :entity_id, :room, CAST(:payload AS jsonb), :username, :role, "
-                ":console, :audit, CAST(:details AS jsonb))")
-RAW_EMIT_SQL = ("SELECT cr_emit(%(kind)s, %(entity_id)s, %(room)s, %(payload)s::jsonb, %(username)s, "
-                "%(role)s, %(console)s, %(audit)s, %(details)s::jsonb)")
 _API_NAME = re.compile(r"api\.[a-z_][a-z0-9_]*")
 # An API function's refusal: SQLSTATE -> the error the operator sees, with the function's message.
 API_ERRORS: dict[str, type[ControlRoomError]] = {
     "CR400": InvalidInput, "CR404": InvalidInput, "CR409": Conflict, "CR403": NotPermitted,
 }
-AUDIT_SQL = text("SELECT cr_audit(:username, :role, :console, :room, :action, :entity, :outcome, "
-                 "CAST(:details AS jsonb))")
+RACE_STATES = ("40P01", "40001")  # deadlock detected, serialisation failure: another console's race
 # a refusal, recorded in the caller's own name (the database takes identity from session_user)
 REFUSAL_SQL = text("SELECT api.record_refusal(:action, :entity, CAST(:details AS jsonb))")
 
@@ -57,50 +53,26 @@ def to_json(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
-class PendingSeq:
-    """The seq of an event sent together with COMMIT: `int(seq)` once the transaction committed."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value: int | None = None
-
-    def __int__(self) -> int:
-        if self.value is None:
-            raise RuntimeError("an event's seq is known only once its transaction has committed")
-        return self.value
-
-    __index__ = __int__
-
-    def __repr__(self) -> str:
-        return f"PendingSeq({self.value})"
-
-
 class Tx:
-    """One action's transaction; `emit` appends the event + audit row and NOTIFYs at commit.
+    """One action's connection or transaction. Writes are `call`s of `api.*` functions, which
+    write the rows, the event and the audit row themselves in the database (consoles cannot
+    emit events or audit rows any other way); `execute` is for reads."""
 
-    In a multi-statement transaction the cr_emit() calls are held back and sent in ONE pipelined
-    round trip with COMMIT (`finish`): cr_emit takes the lock that orders the event stream, so it
-    is then held only while the server commits, never across a round trip to a client that may
-    be descheduled (the load benchmark's serial point).
-    """
-
-    def __init__(self, conn: Connection, ctx: "ServiceContext", *, defer_emit: bool = False) -> None:
+    def __init__(self, conn: Connection, ctx: "ServiceContext") -> None:
         self.conn = conn
         self.ctx = ctx
-        self.defer_emit = defer_emit
-        self._pending: list[tuple[dict[str, Any], PendingSeq]] = []
 
     def execute(self, sql: Any, params: dict[str, Any] | None = None) -> Any:
         return self.conn.execute(text(sql) if isinstance(sql, str) else sql, params or {})
 
     def call(self, function: str, /, *, audit_as: tuple[str, str | None] | None = None,
-             **params: Any) -> Any:
+             in_doubt: bool = True, **params: Any) -> Any:
         """Run ONE database API action (`api.<name>`, SECURITY DEFINER): it checks the caller's
         job group, enforces the rule and writes rows + event + audit itself. Returns its result
         (jsonb comes back as Python data). Keyword names map to `p_<name>` parameters.
         A refusal (SQLSTATE 42501) is audited — as `audit_as` (action, entity) when given — and
-        raised as NotPermitted with the function's own message."""
+        raised as NotPermitted with the function's own message. `in_doubt=False` (telemetry such
+        as the presence beat): no outcome is recorded and a lost connection is simply Unavailable."""
         if not _API_NAME.fullmatch(function):
             raise ValueError(f"not an API function name: {function!r}")
         args = ", ".join(f"p_{k} => :{k}" for k in params)
@@ -108,45 +80,45 @@ class Tx:
         # The request id and the result are recorded in the same transaction as the action, so
         # a connection lost while it commits can be resolved afterwards (committed or not).
         request = str(uuid.uuid4())
-        values["cr_request"] = request
-        sql = (f"SELECT s.r FROM (SELECT {function}({args}) AS r) s "
-               "WHERE cr_request_done(CAST(:cr_request AS uuid), to_jsonb(s.r))")
-        try:
-            return self.conn.execute(text(sql), values).scalar()
-        except sa_exc.DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", "") == "42501":  # refused by the database: record it
-                action, entity = audit_as or (function, None)
-                message = _api_message(exc.orig)
-                self.ctx.audit_refused(action, entity=entity, reason=message)
-                raise NotPermitted(message) from exc
-            if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or exc.connection_invalidated:
-                return self.ctx.resolve_in_doubt(request, function)
-            raise
+        if in_doubt:
+            values["cr_request"] = request
+            sql = (f"SELECT s.r FROM (SELECT {function}({args}) AS r) s "
+                   "WHERE cr_request_done(CAST(:cr_request AS uuid), to_jsonb(s.r))")
+        else:
+            sql = f"SELECT {function}({args})"
 
-    def emit(self, kind: str, entity_id: object, payload: dict[str, Any], *, room: str | None = None,
-             audit: bool = True, details: dict[str, Any] | None = None) -> "int | PendingSeq":
-        a = self.ctx.actor
-        params = {"kind": kind, "entity_id": None if entity_id is None else str(entity_id),
-                  "room": room, "payload": to_json(payload), "username": a.username, "role": a.role,
-                  "console": a.console_id, "audit": audit,
-                  "details": None if details is None else to_json(details)}
-        if not self.defer_emit:
-            return self.conn.execute(EMIT_SQL, params).scalar_one()
-        pending = PendingSeq()
-        self._pending.append((params, pending))
-        return pending
+        autocommit = self.conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        for attempt in range(3):
+            try:
+                return self.conn.execute(text(sql), values).scalar()
+            except sa_exc.DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+                if sqlstate == "42501":  # refused by the database: record it
+                    action, entity = audit_as or (function, None)
+                    message = _api_message(exc.orig)
+                    self.ctx.audit_refused(action, entity=entity, reason=message)
+                    raise NotPermitted(message) from exc
+                if sqlstate in RACE_STATES:
+                    # A deadlock or serialisation failure rolled the whole call back (nothing of it
+                    # committed): on its own (autocommit) it is simply run again; inside a longer
+                    # transaction that transaction is lost, so the operator is told (Conflict).
+                    if autocommit and attempt < 2:
+                        time.sleep(random.uniform(0.005, 0.03) * (attempt + 1))
+                        continue
+                    raise
+                if in_doubt and _connection_lost(exc):
+                    return self.ctx.resolve_in_doubt(request, function)
+                raise
+        raise AssertionError("unreachable")
 
-    def finish(self) -> None:
-        """Send the held-back cr_emit() calls and COMMIT together (one round trip)."""
-        if not self._pending:
-            return
-        raw = self.conn.connection.driver_connection
-        with raw.pipeline():
-            cursors = [raw.execute(RAW_EMIT_SQL, params) for params, _ in self._pending]
-            raw.commit()  # SQLAlchemy's own COMMIT afterwards finds nothing left to do
-        for cur, (_, pending) in zip(cursors, self._pending):
-            pending.value = cur.fetchone()[0]
-        self._pending.clear()
+
+def _connection_lost(exc: sa_exc.DBAPIError) -> bool:
+    """The connection died mid-call (so the call may or may not have committed): no SQLSTATE from
+    the server (it went away), a connection-class error, or the server shutting down."""
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate:
+        return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or exc.connection_invalidated
 
 
 @dataclass
@@ -165,9 +137,7 @@ class ServiceContext:
         """One transaction; driver failures become `Unavailable`, constraint breaks `InvalidInput`."""
         with db_errors():
             with self.engine.begin() as conn:
-                tx = Tx(conn, self, defer_emit=True)
-                yield tx
-                tx.finish()
+                yield Tx(conn, self)
 
     @contextlib.contextmanager
     def single(self) -> Iterator[Tx]:
@@ -247,7 +217,7 @@ def db_errors() -> Iterator[None]:
         if mapped is not None:
             raise _api_error(mapped, exc.orig) from exc
         _translate_dbapi(exc)
-    except psycopg.Error as exc:  # raw driver errors: the pipelined cr_emit + COMMIT (Tx.finish)
+    except psycopg.Error as exc:  # raw driver errors (a psycopg connection used directly)
         mapped = API_ERRORS.get(exc.sqlstate or "")
         if mapped is not None:
             raise _api_error(mapped, exc) from exc
@@ -285,6 +255,9 @@ def _api_details(exc: object) -> dict[str, Any]:
 
 
 def _translate_dbapi(exc: sa_exc.DBAPIError) -> None:
+    if (getattr(exc.orig, "sqlstate", None) or "") in RACE_STATES:  # (a deadlock is an OperationalError)
+        raise Conflict("Another console changed the same records at the same moment; "
+                       "nothing was saved — check the latest state and try again.") from exc
     try:
         raise exc
     except sa_exc.IntegrityError as exc:
@@ -311,6 +284,9 @@ def _translate_psycopg(exc: psycopg.Error) -> None:
     try:
         raise exc
     except psycopg.Error as exc:
+        if (exc.sqlstate or "") in RACE_STATES:
+            raise Conflict("Another console changed the same records at the same moment; "
+                           "nothing was saved — check the latest state and try again.") from exc
         if isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
             raise Unavailable(UNAVAILABLE_MSG) from exc
         sqlstate = exc.sqlstate or ""

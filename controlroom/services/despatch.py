@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
-import sqlalchemy.exc as sa_exc
 from sqlalchemy import text as sql
 
 from .. import config
-from ..errors import Conflict, InvalidInput, NotPermitted
+from ..errors import InvalidInput, NotPermitted
 from ..models.resources import CAPABILITIES
 from .base import ServiceContext
 from .units import UnitView, callsign_field, shared_index, unit_view
@@ -71,24 +70,6 @@ class Recommendation:
     eta_basis: str = "estimate"
 
 
-def _retry_deadlock(fn: Any) -> Any:
-    """A deadlock with another service's locks (sqlstate 40P01) is retried, then a Conflict."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        for attempt in range(3):
-            try:
-                return fn(*args, **kwargs)
-            except sa_exc.DBAPIError as exc:
-                if getattr(exc.orig, "sqlstate", "") not in ("40P01", "40001") or attempt == 2:
-                    if getattr(exc.orig, "sqlstate", "") in ("40P01", "40001"):
-                        raise Conflict("Another console was changing the same unit or incident; "
-                                       "try again.") from exc
-                    raise
-    return wrapper
-
-
 def policy() -> dict[str, Any]:
     return config.load_resource("despatch")
 
@@ -128,7 +109,6 @@ class DespatchService:
             self._incidents.pop(int(ev.entity_id), None)
 
     # -- writes --------------------------------------------------------------------------------
-    @_retry_deadlock
     def assign(self, incident_id: int, callsign: str, *, divert: bool = False) -> DespatchResult:
         """Send a unit to an incident (unit goes en route); Conflict if someone else has it."""
         ctx = self.ctx
@@ -139,7 +119,6 @@ class DespatchService:
         return self._call("despatch.assign", "api.despatch_assign",
                           incident_id=incident_id, callsign=cs, divert=bool(divert))
 
-    @_retry_deadlock
     def arrived(self, incident_id: int, callsign: str) -> DespatchResult:
         """The unit is at scene; the incident's first arrival time is recorded."""
         ctx = self.ctx
@@ -148,7 +127,6 @@ class DespatchService:
         return self._call("despatch.assign", "api.despatch_arrived",
                           incident_id=incident_id, callsign=cs)
 
-    @_retry_deadlock
     def clear(self, incident_id: int, callsign: str, *, result: str) -> DespatchResult:
         """The unit leaves the incident with a result and is available again; with no unit left
         attending, the incident is open again (no longer shown despatched)."""

@@ -1,6 +1,7 @@
 """Rooms service: the virtual room's areas changing hands, and which rooms are staffed.
 
-Writer of `areas.room_code`, `room_presence`, `area_transfers` and `consoles.last_seen` /
+Areas change hands and consoles beat through `api.*` functions (migrations 0032, 0039), which
+write `areas.room_code`, `area_transfers`, `room_presence` and `consoles.last_seen` /
 `signed_out_at`. Ownership moves in one transaction with the open incidents of the moved areas
 (their `room_code` follows, so "my room" filters stay plain SQL) and one `room.*` event whose
 payload carries "area_rooms", which every session's area-ownership cache applies.
@@ -24,36 +25,14 @@ from .validate import text_field
 
 log = logging.getLogger(__name__)
 
-LIVE_AFTER_S = 15.0       # a console not heard from for this long no longer staffs its room
-HEARTBEAT_EVERY_S = 5.0   # three missed beats before a room is shown unstaffed
-
-# One statement per beat: stamp this console, recompute each room's staffed state and flip the
-# announced state only where it changed. ON CONFLICT ... WHERE re-checks the row it locked, so when
-# many consoles beat at once exactly one of them returns (and announces) each change.
-HEARTBEAT_SQL = """
-WITH me AS (
-  UPDATE consoles
-     SET last_seen = CASE WHEN :out THEN last_seen ELSE now() END,
-         signed_out_at = CASE WHEN :out THEN now() ELSE NULL END
-   WHERE id = :console
-  RETURNING id, CASE WHEN :out THEN NULL ELSE room_code END AS room_code),
-live AS (
-  SELECT r.code,
-         EXISTS (SELECT 1 FROM consoles c WHERE c.room_code = r.code AND c.id <> :console
-                   AND c.signed_out_at IS NULL AND c.last_seen > now() - make_interval(secs => :ttl))
-         OR EXISTS (SELECT 1 FROM me WHERE me.room_code = r.code) AS staffed
-  FROM rooms r)
-INSERT INTO room_presence AS p (room_code, staffed, changed_at)
-SELECT code, staffed, now() FROM live
-ON CONFLICT (room_code) DO UPDATE SET staffed = EXCLUDED.staffed, changed_at = now()
-  WHERE p.staffed IS DISTINCT FROM EXCLUDED.staffed
-RETURNING p.room_code, p.staffed
-"""
+# A console not heard from for meta 'policy.presence_ttl_s' (15 s by default; force policy, read
+# by the database itself) no longer staffs its room: three missed beats.
+HEARTBEAT_EVERY_S = 5.0
 
 STATUS_SQL = """
 SELECT r.code, r.name, r.site,
   (SELECT count(*) FROM consoles c WHERE c.room_code = r.code AND c.signed_out_at IS NULL
-     AND c.last_seen > now() - make_interval(secs => :ttl)) AS live_consoles,
+     AND c.last_seen > now() - cr_presence_ttl()) AS live_consoles,
   coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM areas a WHERE a.room_code = r.code),
            '{}') AS areas,
   coalesce((SELECT array_agg(a.code ORDER BY a.code) FROM areas a WHERE a.home_room_code = r.code),
@@ -118,7 +97,6 @@ class TransferRecord:
 class RoomService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-        self.live_after_s = LIVE_AFTER_S
         self._room_names: dict[str, str] | None = None
         self._hb_stop = threading.Event()
         self._hb_thread: threading.Thread | None = None
@@ -127,7 +105,7 @@ class RoomService:
     def status(self) -> list[RoomStatusView]:
         """Every room: staffed (≥ 1 console heard from recently), live consoles, owned areas."""
         with self.ctx.read() as conn:
-            rows = conn.execute(text(STATUS_SQL), {"ttl": self.live_after_s}).mappings().all()
+            rows = conn.execute(text(STATUS_SQL)).mappings().all()
         return [RoomStatusView(code=r["code"], name=r["name"], site=r["site"],
                                staffed=r["live_consoles"] > 0, live_consoles=r["live_consoles"],
                                areas=tuple(r["areas"]), home_areas=tuple(r["home_areas"])) for r in rows]
@@ -171,15 +149,11 @@ class RoomService:
         return self._beat(signing_out=True)
 
     def _beat(self, *, signing_out: bool) -> dict[str, bool]:
-        a = self.ctx.actor
-        with self.ctx.tx() as tx:
-            changed = {r[0]: r[1] for r in tx.execute(HEARTBEAT_SQL, {
-                "out": signing_out, "console": a.console_id, "ttl": self.live_after_s}).all()}
-            if changed:  # presence is telemetry, not a record: no audit row
-                tx.emit("console.presence", a.console_id,
-                        {"changed": changed, "console_id": a.console_id, "room": a.room_code,
-                         "signed_out": signing_out}, room=a.room_code, audit=False)
-        return changed
+        # One API call (migration 0039): the database stamps the console bound to this operator's
+        # session, recomputes the rooms' staffed state and announces a change once. Telemetry:
+        # not recorded for in-doubt resolution (the next beat supersedes a lost one).
+        with self.ctx.single() as tx:
+            return dict(tx.call("api.console_heartbeat", signing_out=signing_out, in_doubt=False) or {})
 
     def start_heartbeat(self, *, every_s: float = HEARTBEAT_EVERY_S) -> None:
         """Beat now and then every `every_s` on a background thread until `shutdown()` (Session.close calls it)."""

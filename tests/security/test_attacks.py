@@ -83,19 +83,41 @@ def test_forged_audit_rows_carry_the_real_identity_and_time(attacker, db_url):
     assert row == ("handler.north", "call_handler", True)
 
 
-def test_legacy_emit_ignores_the_claimed_identity(attacker, db_url):
-    """Transitional: while services still call the old cr_emit with a username, the database
-    replaces it with the session's own (removed when LEGACY_DIRECT_WRITES is empty)."""
+def test_the_identity_claiming_event_and_audit_forms_are_gone_for_consoles(attacker, db_url):
+    """cr_emit/cr_audit once took username, role and console as parameters (a forged row in
+    super.north's name passed verify()); since the last direct write went behind api.* (0039) no
+    console can call them at all, whatever it claims."""
     c = attacker("handler.north")
-    try:
-        seq = c.execute("SELECT cr_emit('x.forged', '1', 'north', '{}', 'super.north', 'supervisor', "
-                        "'C-SUPER', true, NULL)").fetchone()[0]
-    except psycopg.errors.InsufficientPrivilege:
-        return  # the legacy form is gone for consoles: even better
+    for stmt in ("SELECT cr_emit('x.forged', '1', 'north', '{}', 'super.north', 'supervisor', 'C-SUPER', true, NULL)",
+                 "SELECT cr_audit('super.north', 'supervisor', 'C-SUPER', 'north', 'x.forged', 'e', 'ok', '{}')"):
+        assert isinstance(refused(c, stmt), psycopg.errors.InsufficientPrivilege), stmt
     with psycopg.connect(db_url) as owner:
-        assert owner.execute("SELECT username FROM events WHERE seq = %s", (seq,)).fetchone()[0] == "handler.north"
-        assert owner.execute("SELECT username, role FROM audit_log WHERE action = 'x.forged'").fetchone() == \
-            ("handler.north", "call_handler")
+        assert owner.execute("SELECT count(*) FROM audit_log WHERE action = 'x.forged'").fetchone()[0] == 0
+
+
+def test_presence_cannot_be_faked_for_another_console_or_room(attacker, open_as, db_url):
+    """The heartbeat stamps only the console bound to the caller's own session; the time a console
+    counts as live is policy; no console row or room's staffed state is writable directly."""
+    victim = open_as("despatch.south", console_id="C-SOUTH-VICTIM")
+    victim.rooms.heartbeat()
+    c = attacker("handler.north")
+    for stmt in ("UPDATE consoles SET last_seen = now() - interval '1 hour' WHERE id = 'C-SOUTH-VICTIM'",
+                 "UPDATE room_presence SET staffed = false",
+                 "INSERT INTO consoles (id, room_code, username) VALUES ('C-FAKE', 'south', 'despatch.south')",
+                 "UPDATE meta SET value = '0.2' WHERE key = 'policy.presence_ttl_s'"):
+        assert isinstance(refused(c, stmt), psycopg.errors.InsufficientPrivilege), stmt
+    # not signed in on this connection (no console bound): the beat is refused, nothing stamped
+    assert refused(c, "SELECT api.console_heartbeat(false)").sqlstate == "CR403"
+    c.execute("SELECT set_config('controlroom.console_id', 'C-SOUTH-VICTIM', false)")  # claim the victim's
+    assert refused(c, "SELECT api.console_heartbeat(true)").sqlstate == "CR403"
+    with psycopg.connect(db_url) as owner:
+        assert owner.execute("SELECT signed_out_at FROM consoles WHERE id = 'C-SOUTH-VICTIM'").fetchone()[0] is None
+    # an export is audited only as a disclosure, in the caller's name; no other action can be claimed
+    assert refused(c, "SELECT api.audit_disclosure('incident.closed', 'incident:1', '{}')").sqlstate == "CR400"
+    rid = c.execute("SELECT api.audit_disclosure('incident.exported', 'incident:1', "
+                    "'{\"username\": \"super.north\"}')").fetchone()[0]
+    with psycopg.connect(db_url) as owner:
+        assert owner.execute("SELECT username FROM audit_log WHERE id = %s", (rid,)).fetchone()[0] == "handler.north"
 
 
 def test_events_cannot_be_inserted_or_sequences_touched(attacker):
