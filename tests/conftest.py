@@ -37,16 +37,14 @@ def _isolated_qsettings(tmp_path_factory):
 def _no_window_outlives_its_test():
     """A window a test left open (not registered with qtbot) would go on living through the rest of
     the run — idle-locking after ten minutes, popping alerts over later tests' consoles. Close and
-    delete whatever is still shown after each test, and say which test leaked it."""
-    yield
+    delete what the test opened and left shown (windows of module-scoped fixtures existed before the
+    test and are kept), and say which test leaked it."""
     import sys
+    before = _shown_windows() if "PySide6.QtWidgets" in sys.modules else set()
+    yield
     if "PySide6.QtWidgets" not in sys.modules:
         return
-    from PySide6.QtWidgets import QApplication
-    app = QApplication.instance()
-    if app is None:
-        return
-    left = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    left = [w for w in _shown_windows() - before]
     for w in left:
         w.close()
         w.deleteLater()
@@ -54,6 +52,13 @@ def _no_window_outlives_its_test():
         import warnings
         warnings.warn(f"windows left open by the test: {[type(w).__name__ + ':' + w.objectName() for w in left]}",
                       stacklevel=1)
+
+
+def _shown_windows() -> set:
+    from PySide6.QtWidgets import QApplication
+    if QApplication.instance() is None:
+        return set()
+    return {w for w in QApplication.topLevelWidgets() if w.isVisible()}
 
 
 @pytest.fixture(scope="session")
