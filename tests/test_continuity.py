@@ -17,7 +17,7 @@ import pytest
 
 from controlroom.db import init_database
 from controlroom.db.embedded import start_embedded
-from controlroom.db.replica_demo import start_server, stop_server
+from tools.replica_demo import start_server, stop_server
 from controlroom.errors import Unavailable
 from controlroom.session import open_session
 

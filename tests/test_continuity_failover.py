@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from controlroom.db import init_database
-from controlroom.db.replica_demo import setup_pair, run_failover
+from tools.replica_demo import setup_pair, run_failover
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from controlroom.bench_common import Fleet, add_units, count_events, load_average, max_seq, pct
+from tools.bench.common import Fleet, add_units, count_events, load_average, max_seq, pct
 
 pytestmark = pytest.mark.perf
 
@@ -80,7 +80,7 @@ def test_twenty_consoles_at_two_hundred_actions_per_second(qtbot, open_as, fresh
     fleet = Fleet()
     users = ["despatch.north", "despatch.south"]
     for i in range(n):
-        fleet.spawn(f"console{i:02d}", "controlroom.bench_worker", "--url", fresh_db_url, "--user", users[i % 2],
+        fleet.spawn(f"console{i:02d}", "tools.bench.worker", "--url", fresh_db_url, "--user", users[i % 2],
                     "--console", f"LOAD-{i:02d}", "--rate", f"{RATE / n:.4f}", "--duration", str(SECONDS),
                     "--units", ",".join(own[i]), "--hot", ",".join(HOT), "--seed", str(i), "--wait-go")
     probe = StallProbe()

@@ -12,7 +12,7 @@ import time
 import psycopg
 import pytest
 
-from controlroom.bench_common import Fleet, add_units, load_average, pct
+from tools.bench.common import Fleet, add_units, load_average, pct
 from controlroom.db.engine import libpq_url
 
 pytestmark = pytest.mark.perf
@@ -23,7 +23,7 @@ PROCESSES = int(os.environ.get("SCALE_PROCESSES", "4"))
 PER_HOUR = float(os.environ.get("SCALE_INCIDENTS_PER_HOUR", "20000"))
 MODE = os.environ.get("SCALE_MODE", "shared")
 WRITERS = 2
-# The writers' life of an incident (bench_worker "life"): 3 in 4 run create, update, THRIVE,
+# The writers' life of an incident (tools.bench.worker "life"): 3 in 4 run create, update, THRIVE,
 # assign, arrive, clear, close (7 actions); 1 in 4 stays open after create, update, THRIVE (3).
 ACTIONS_PER_INCIDENT = (3 * 7 + 3) / 4
 
@@ -35,11 +35,11 @@ def test_four_hundred_consoles_at_twenty_thousand_incidents_an_hour(fresh_db_url
     fleet = Fleet()
     per_proc = CONSOLES // PROCESSES
     for p in range(PROCESSES):
-        fleet.spawn(f"listeners{p}", "controlroom.bench_listeners", "--url", url, "--consoles", str(per_proc),
+        fleet.spawn(f"listeners{p}", "tools.bench.listeners", "--url", url, "--consoles", str(per_proc),
                     "--duration", str(SECONDS + 3), "--mode", MODE, "--wait-go")
     rate = PER_HOUR / 3600 * ACTIONS_PER_INCIDENT / WRITERS
     for w in range(WRITERS):
-        fleet.spawn(f"writer{w}", "controlroom.bench_worker", "--url", url, "--user", "despatch.north",
+        fleet.spawn(f"writer{w}", "tools.bench.worker", "--url", url, "--user", "despatch.north",
                     "--console", f"SCALE-W{w}", "--rate", f"{rate:.4f}", "--duration", str(SECONDS),
                     "--units", ",".join(own[w]), "--seed", str(w), "--wait-go")
     peak_conns = 0

@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from controlroom.bench_common import load_average
+from tools.bench.common import load_average
 from controlroom.scenario import ScenarioPlayer, load_scenario
 from controlroom.session import open_session
 

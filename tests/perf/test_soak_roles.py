@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from controlroom.bench_common import load_average
+from tools.bench.common import load_average
 
 from ..test_training import _fresh_training_db
 

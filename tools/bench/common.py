@@ -1,4 +1,4 @@
-"""Helpers shared by the load/scale/soak benchmarks and `python -m controlroom.bench` (no Qt here)."""
+"""Helpers shared by the load/scale/soak benchmarks and `python -m tools.bench` (no Qt here)."""
 from __future__ import annotations
 
 import json
@@ -13,8 +13,10 @@ from typing import Any
 
 import psycopg
 
-from .db.engine import libpq_url
-from .geo import AreaIndex, load_shipped_areas
+from controlroom.db.engine import libpq_url
+from controlroom.geo import AreaIndex, load_shipped_areas
+
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -79,7 +81,9 @@ class Fleet:
 
     def spawn(self, name: str, module: str, *args: str) -> Proc:
         out, err = self.tmp / f"{name}.out", self.tmp / f"{name}.err"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # `-m tools.bench.worker` resolves from the checkout whatever the caller's working directory
+        path = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         popen = subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.PIPE,
                                  stdout=out.open("wb"), stderr=err.open("wb"), env=env)
         p = Proc(name, popen, out, err)

@@ -1,4 +1,4 @@
-"""One simulated console for the load/scale benchmarks: `python -m controlroom.bench_worker ...`.
+"""One simulated console for the load/scale benchmarks: `python -m tools.bench.worker ...`.
 
 Signs in, prints `ready`, waits for `go` on stdin, then works incidents through their life
 (create, update, assign, arrive, clear, close) at a fixed pace for a fixed time and prints one
@@ -15,8 +15,8 @@ import time
 from collections import defaultdict
 from typing import Any, Callable
 
-from .errors import Conflict, ControlRoomError
-from .session import Session, open_session
+from controlroom.errors import Conflict, ControlRoomError
+from controlroom.session import Session, open_session
 
 MK = (52.0406, -0.7594)
 THRIVE = {"threat": "None apparent", "harm": "Low", "risk": "Low", "investigation": "None needed",

@@ -1,4 +1,4 @@
-"""One benchmark report: `python -m controlroom.bench [--quick] [--duration 300]`.
+"""One benchmark report: `python -m tools.bench [--quick] [--duration 300]`.
 
 Runs every benchmark in tests/perf (pytest -m perf, in a subprocess), times the console's first
 and warm start (`main.py --screenshot` with a fresh user data dir), and prints ONE table:
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .bench_common import load_average
+from .common import load_average
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 NODE = re.compile(r"^(tests/perf/[\w/]+\.py)::(\S+)\s?(.*)$")
 FIGURE = re.compile(r"^([A-Za-z_][\w .>()/-]*?):\s+(-?\d[\d,]*(?:\.\d+)?|nan)\s*(.*)$")
 # Long ones: a million closed incidents, two million contacts, a browser with 2,000 markers.

@@ -1,7 +1,7 @@
 """A local PostgreSQL primary + synchronous streaming standby, for the business-continuity demo.
 
-    python -m controlroom.db.replica_demo            # set up the pair, print the console URL, wait
-    python -m controlroom.db.replica_demo --failover # ... then 500 incidents, kill, promote, figures
+    python -m tools.replica_demo            # set up the pair, print the console URL, wait
+    python -m tools.replica_demo --failover # ... then 500 incidents, kill, promote, figures
 
 Consoles use one multi-host libpq URL with `target_session_attrs=read-write`, so after the standby
 is promoted every connection (pool and event listener) finds the new primary by itself; the
@@ -187,8 +187,8 @@ def run_failover(pair: ReplicaPair, *, incidents: int = 500, kill_after: int = 2
     Returns the figures: detection time, write outage, reconnect time after promotion, and the
     acknowledged vs present counts read back from the promoted standby.
     """
-    from ..errors import Unavailable
-    from ..session import open_session
+    from controlroom.errors import Unavailable
+    from controlroom.session import open_session
 
     url = pair.url(database)
     writer = open_session(url, "handler.north", "demo", "FAILOVER-W")
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--failover", action="store_true", help="run the failover exercise and exit")
     ap.add_argument("--incidents", type=int, default=500)
     args = ap.parse_args(argv)
-    from . import init_database
+    from controlroom.db import init_database
 
     pair = setup_pair(args.root)
     try:

@@ -1,4 +1,4 @@
-"""Many consoles' event streams in one process: `python -m controlroom.bench_listeners ...`.
+"""Many consoles' event streams in one process: `python -m tools.bench.listeners ...`.
 
 Each simulated console keeps its own picture of the incidents (entity id -> latest payload, as
 a list model would) and notes, for every event, receive time minus the event's commit-side
@@ -14,8 +14,8 @@ import sys
 import time
 from typing import Any
 
-from .db.listener import Event, EventListener
-from .db.multiplex import SharedListener
+from controlroom.db.listener import Event, EventListener
+from controlroom.db.multiplex import SharedListener
 
 
 class Console:
