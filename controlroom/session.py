@@ -1,6 +1,8 @@
 """The session facade: everything a console (or a test, CLI or scenario player) can do."""
 from __future__ import annotations
 
+import os
+
 import importlib
 import logging
 from dataclasses import dataclass
@@ -138,18 +140,29 @@ FAILED_SIGN_IN_DELAY_S = 0.25  # like the server's auth_delay, for refusals deci
 
 
 def open_session(database_url: str, username: str, password: str, console_id: str,
-                 training: bool = False) -> Session:
+                 training: bool = False, *, pool_url: str | None = None) -> Session:
     """Sign in to the virtual room AS the operator: PostgreSQL authenticates `username` (SCRAM,
     or the force's directory through pg_hba); raises NotPermitted on wrong credentials with the
-    same words whether or not the account exists."""
+    same words whether or not the account exists.
+
+    `pool_url` (or CONTROLROOM_POOL_URL): a transaction pooler with per-user pools (PgBouncer) for
+    the service calls; sign-in and the event listener (LISTEN needs a real session) stay on
+    `database_url`, direct to PostgreSQL."""
     conninfo = operator_conninfo(database_url, username, password)
+    pool_url = pool_url if pool_url is not None else os.environ.get("CONTROLROOM_POOL_URL") or None
     with db_errors():
         info, area_rows = _sign_in(conninfo, console_id, training)
     actor = Actor(username=info["username"], role=info["role"] or "", console_id=console_id,
                   room_code=info["home_room"], display_name=info["display_name"])
-    engine = make_engine(conninfo)
+    app_name = f"controlroom:{console_id}"  # the console's id, carried through a pooler too (0040)
+    if pool_url:
+        engine = make_engine(operator_conninfo(pool_url, username, password), pooled=True,
+                             application_name=app_name)
+    else:
+        engine = make_engine(conninfo, application_name=app_name)
     try:
-        identify_connections(engine, actor)
+        if not pool_url:  # (behind a pooler a session setting would land on one server connection only)
+            identify_connections(engine, actor)
         areas = AreaIndex.from_geojson(
             {"properties": {"code": r[0], "name": r[1]}, "geometry": r[3]} for r in area_rows)
         ctx = ServiceContext(engine=engine, actor=actor, areas=areas,

@@ -95,12 +95,22 @@ def connect(url: str, *, autocommit: bool = False, **kw: object) -> psycopg.Conn
         raise Unavailable(f"The database cannot be reached ({_first_line(exc)}).") from exc
 
 
-def make_engine(url: str, *, pool_size: int = 4) -> Engine:
-    """SQLAlchemy engine over psycopg 3; the URL goes to libpq untouched (multi-host works)."""
+def make_engine(url: str, *, pool_size: int = 4, pooled: bool = False,
+                application_name: str | None = None) -> Engine:
+    """SQLAlchemy engine over psycopg 3; the URL goes to libpq untouched (multi-host works).
+
+    `pooled`: the URL is a transaction pooler (PgBouncer, pool_mode = transaction): no server-side
+    prepared statements (each statement may run on another server connection). `application_name`
+    travels with every transaction even through a pooler (the console's id, migration 0040)."""
     conninfo = secure_conninfo(url)
+    kw: dict[str, object] = dict(CONNECT_KW)
+    if pooled:
+        kw["prepare_threshold"] = None
+    if application_name:
+        kw["application_name"] = application_name
 
     def creator() -> psycopg.Connection:
-        return psycopg.connect(conninfo, **CONNECT_KW)
+        return psycopg.connect(conninfo, **kw)
 
     engine = create_engine("postgresql+psycopg://", creator=creator, poolclass=QueuePool,
                            pool_size=pool_size, max_overflow=8, pool_pre_ping=False,
