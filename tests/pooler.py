@@ -86,7 +86,7 @@ admin_users =
     user = None
     if os.name == "posix" and os.geteuid() == 0:
         import pwd
-        from controlroom.db.replica_demo import os_user
+        from tools.replica_demo import os_user
         user = os_user()
         pw = pwd.getpwnam(user)
         for p in (root, *root.iterdir()):
