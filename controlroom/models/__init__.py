@@ -16,6 +16,11 @@ from .replay import ReplaySnapshot  # noqa: F401  (issue 13)
 from .standards import GradeSignoff, IncidentPrompt, VictimPromise  # noqa: F401  (issue 14)
 from .functions import (IntelCheck, RecoveryJob, RecoveryOffer, RecoveryOperator, RefDocument,  # noqa: F401
                         RefDocumentLink, RefDocumentVersion, WorkforcePlan)  # (issue 23)
+from .alerts import Alert, AlertPolicy, WelfarePolicy, WelfareSingleCrewed  # noqa: F401  (issue 20)
+from .core import Policy  # noqa: F401  (0035)
+from .records import CrRequest, EventHead  # noqa: F401  (0015, 0033)
+from .despatch import DespatchPolicy  # noqa: F401  (0022)
+from .resources import SimLease  # noqa: F401  (0025)
 from .geodata import Address, GeoConfig, Postcode, RoadEdge, RoadNode  # noqa: F401  (issue 22)
 
 __all__ = ["Base", "Area", "Console", "Meta", "Room", "User", "Incident", "IncidentLog",

@@ -41,6 +41,11 @@ class Contact(Base):
         Index("ix_contacts_review", "id", postgresql_where=text("needs_review")),
         Index("ix_contacts_received_at", "received_at"),
         Index("ix_contacts_from_key", "from_key", "received_at"),
+        # 0014: reclaim_orphans joins held contacts to their console; banding aggregates by channel
+        Index("ix_contacts_held_console", "taken_console",
+              postgresql_where=text("state IN ('taken','answered','assessed')")),
+        Index("ix_contacts_channel_received", "channel", "received_at",
+              postgresql_include=["answered_at", "abandoned_at"]),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
@@ -73,6 +78,11 @@ class Contact(Base):
     reviewed_at: Mapped[Optional[datetime]] = mapped_column(TS)
     review_reason: Mapped[Optional[str]] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    # reclaim of work from a dead console (0014): when, from which console and operator, how often
+    reclaimed_at: Mapped[Optional[datetime]] = mapped_column(TS)
+    reclaimed_from: Mapped[Optional[str]] = mapped_column(String(40))
+    reclaimed_user: Mapped[Optional[str]] = mapped_column(String(64))
+    reclaim_count: Mapped[int] = mapped_column(server_default="0")
 
 
 class ContactHourly(Base):

@@ -4,13 +4,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, String, Text, func
-from sqlalchemy.dialects.postgresql import INET, JSONB, TIMESTAMP
+from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy.dialects.postgresql import INET, JSONB, TIMESTAMP, base as pg_base
+from sqlalchemy.types import UserDefinedType
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
 
 TS = TIMESTAMP(timezone=True)
+
+
+class XID8(UserDefinedType[Any]):
+    """PostgreSQL's 64-bit transaction id (pg_current_xact_id()); SQLAlchemy has no type for it."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "xid8"
+
+
+# so that reflection (Alembic's compare, `alembic check`) knows it instead of warning
+pg_base.ischema_names.setdefault("xid8", XID8)
 
 
 class Meta(Base):
@@ -60,3 +74,15 @@ class Console(Base):
     started_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     last_seen: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     client_addr: Mapped[Optional[str]] = mapped_column(INET)  # as the server saw it (inet_client_addr)
+    signed_out_at: Mapped[Optional[datetime]] = mapped_column(TS)  # null while signed in (0009)
+
+    __table_args__ = (Index("ix_consoles_room_last_seen", "room_code", "last_seen"),)
+
+
+class Policy(Base):
+    """Force policy values the api functions read (cr_policy; migration 0035)."""
+
+    __tablename__ = "policy"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())

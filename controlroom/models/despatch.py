@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -48,3 +49,11 @@ class UnitStatusLog(Base):
     note: Mapped[Optional[str]] = mapped_column(Text)
     username: Mapped[str] = mapped_column(String(64))
     console_id: Mapped[Optional[str]] = mapped_column(String(40))
+
+
+class DespatchPolicy(Base):
+    """Despatch rules the api functions read (cr_policy_list; migration 0022)."""
+
+    __tablename__ = "despatch_policy"
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)

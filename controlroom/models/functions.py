@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Computed, Date, ForeignKey, Identity, Integer, String, Text, func
+from sqlalchemy import (BigInteger, Computed, Date, ForeignKey, Identity, Index, Integer, String, Text,
+                        UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -17,6 +18,8 @@ class RefDocument(Base):
     """A guidance document (policy, procedure, good practice); `version` is the published one."""
 
     __tablename__ = "ref_documents"
+    __table_args__ = (Index("ix_ref_documents_search", "search", postgresql_using="gin"),
+                      Index("ix_ref_documents_review_due", "review_due"))
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
@@ -54,6 +57,12 @@ class RefDocumentLink(Base):
     """A document applies to an incident type or to an incident flag (exactly one of them)."""
 
     __tablename__ = "ref_document_links"
+    __table_args__ = (
+        Index("uq_ref_document_links_target", "document_id", text("coalesce(incident_type, '')"),
+              text("coalesce(flag, '')"), unique=True),
+        Index("ix_ref_document_links_incident_type", "incident_type"),
+        Index("ix_ref_document_links_flag", "flag"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("ref_documents.id"))
     incident_type: Mapped[Optional[str]] = mapped_column(String(32))
@@ -64,6 +73,11 @@ class IntelCheck(Base):
     """One intelligence check: who asked (unit), about what, why, who ran it, what came back."""
 
     __tablename__ = "intel_checks"
+    __table_args__ = (
+        Index("ix_intel_checks_requested_at", "requested_at"),
+        Index("ix_intel_checks_requested_by", "requested_by", "requested_at"),
+        Index("ix_intel_checks_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     callsign: Mapped[str] = mapped_column(ForeignKey("units.callsign"))
     incident_id: Mapped[Optional[int]] = mapped_column(ForeignKey("incidents.id"))
@@ -90,6 +104,7 @@ class RecoveryOperator(Base):
     """A contracted recovery operator on an area's rota; `turn` orders the next offers."""
 
     __tablename__ = "recovery_operators"
+    __table_args__ = (UniqueConstraint("area_code", "code", name="uq_recovery_operators_area_code"),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     code: Mapped[str] = mapped_column(String(24))
     name: Mapped[str] = mapped_column(String(120))
@@ -106,6 +121,8 @@ class RecoveryJob(Base):
     """A vehicle to recover for an incident, with the operator it is with and its times."""
 
     __tablename__ = "recovery_jobs"
+    __table_args__ = (Index("ix_recovery_jobs_incident_id", "incident_id"),
+                      Index("ix_recovery_jobs_operator_id", "operator_id", "requested_at"))
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     area_code: Mapped[str] = mapped_column(String(20))
@@ -127,6 +144,10 @@ class RecoveryOffer(Base):
     """Every offer made for a job and its outcome (accepted / skipped with the reason)."""
 
     __tablename__ = "recovery_offers"
+    __table_args__ = (
+        Index("uq_recovery_offers_pending", "job_id", unique=True, postgresql_where=text("outcome = 'pending'")),
+        Index("ix_recovery_offers_operator_id", "operator_id"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     job_id: Mapped[int] = mapped_column(ForeignKey("recovery_jobs.id"))
     operator_id: Mapped[int] = mapped_column(ForeignKey("recovery_operators.id"))
@@ -142,6 +163,7 @@ class WorkforcePlan(Base):
     """A week's forecast and staffing gap as a supervisor published it to the rooms."""
 
     __tablename__ = "workforce_plans"
+    __table_args__ = (Index("ix_workforce_plans_week_start", "week_start", "line"),)
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     line: Mapped[str] = mapped_column(String(32))
     horizon: Mapped[str] = mapped_column(String(12))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, Boolean, Double, ForeignKey, REAL as Real, SmallInteger, String, Text, func
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Computed, Double, ForeignKey, Index, REAL as Real,
+                        SmallInteger, String, Text, func, text)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -20,6 +21,15 @@ class Address(Base):
     """One addressable property; postcode_key and street_key are generated columns."""
 
     __tablename__ = "addresses"
+    __table_args__ = (
+        CheckConstraint("lat BETWEEN -90 AND 90", name="lat"),
+        CheckConstraint("lon BETWEEN -180 AND 180", name="lon"),
+        Index("ix_addresses_postcode", "postcode_key"),
+        Index("ix_addresses_street_number", "street_key", "building_number"),
+        Index("ix_addresses_geo", text("point(lon, lat)"), postgresql_using="gist"),
+        Index("ix_addresses_building_fts", text("to_tsvector('simple', building_name)"),  # 0031
+              postgresql_using="gin", postgresql_where=text("building_name IS NOT NULL")),
+    )
     uprn: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     organisation: Mapped[Optional[str]] = mapped_column(Text)
     sub_building: Mapped[Optional[str]] = mapped_column(Text)
@@ -29,6 +39,10 @@ class Address(Base):
     locality: Mapped[Optional[str]] = mapped_column(Text)
     town: Mapped[Optional[str]] = mapped_column(Text)
     postcode: Mapped[Optional[str]] = mapped_column(Text)
+    postcode_key: Mapped[Optional[str]] = mapped_column(Text, Computed(
+        "upper(replace(postcode, ' ', ''))", persisted=True))
+    street_key: Mapped[Optional[str]] = mapped_column(Text, Computed(
+        "lower(street) || '|' || lower(coalesce(town, ''))", persisted=True))
     label: Mapped[str] = mapped_column(Text)
     lat: Mapped[float] = mapped_column(Double)
     lon: Mapped[float] = mapped_column(Double)
@@ -39,6 +53,8 @@ class Address(Base):
 
 class Postcode(Base):
     __tablename__ = "postcodes"
+    __table_args__ = (Index("ix_postcodes_prefix", "postcode_key",
+                                        postgresql_ops={"postcode_key": "text_pattern_ops"}),)
     postcode_key: Mapped[str] = mapped_column(Text, primary_key=True)
     postcode: Mapped[str] = mapped_column(Text)
     lat: Mapped[float] = mapped_column(Double)
@@ -55,7 +71,7 @@ class GeoConfig(Base):
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
-    updated_by: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(Text, server_default=text("SESSION_USER"))
 
 
 class RoadNode(Base):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import (BigInteger, CheckConstraint, Double, ForeignKey, Index, String, Text,
-                        UniqueConstraint, func)
+                        UniqueConstraint, func, text)
+from sqlalchemy import Computed
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -73,6 +75,10 @@ class GazetteerPlace(Base):
         CheckConstraint("kind IN ('place','junction','landmark','street')", name="kind"),
         Index("ix_gazetteer_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
+        # migration 0024: full-text search, prefix search, one row per imported source reference
+        Index("ix_gazetteer_search", "search", postgresql_using="gin"),
+        Index("ux_gazetteer_source_ref", "source", "ref", unique=True,
+              postgresql_where=text("ref IS NOT NULL")),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -86,3 +92,10 @@ class GazetteerPlace(Base):
     postcode: Mapped[Optional[str]] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, server_default="demo")
     ref: Mapped[Optional[str]] = mapped_column(Text)
+    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
+        "to_tsvector('simple', name || ' ' || coalesce(town, '') || ' ' || coalesce(postcode, ''))"))
+
+
+# prefix search on the lower-cased name (0024); declared here as it needs the column object
+Index("ix_gazetteer_name_prefix", func.lower(GazetteerPlace.__table__.c.name).label("name_lower"),
+      postgresql_ops={"name_lower": "text_pattern_ops"})

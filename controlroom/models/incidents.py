@@ -31,6 +31,15 @@ class Incident(Base):
         Index("ix_incidents_open", "created_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_incidents_area_open", "area_code", postgresql_where=text("status <> 'closed'")),
         Index("ix_incidents_caller_phone", "caller_phone", postgresql_where=text("caller_phone IS NOT NULL")),
+        Index("ix_incidents_geo", text("point(lon, lat)"), postgresql_using="gist"),  # 0004
+        Index("ix_incidents_geo_open", text("point(lon, lat)"), postgresql_using="gist",
+              postgresql_where=text("status <> 'closed'")),
+        Index("ix_incidents_deadline_open", "deadline_at", postgresql_where=text(
+            "status <> 'closed' AND arrived_at IS NULL AND deadline_at IS NOT NULL")),
+        Index("ix_incidents_under_command", "id", postgresql_where=text(  # 0008
+            "status <> 'closed' AND (firearms OR major_kind IS NOT NULL)")),
+        Index("ix_incidents_room_open", "room_code", postgresql_where=text("status <> 'closed'")),  # 0009
+        Index("ix_incidents_uprn", "uprn", "created_at", postgresql_where=text("uprn IS NOT NULL")),  # 0024
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     urn: Mapped[str] = mapped_column(String(32), unique=True)
@@ -79,7 +88,10 @@ class IncidentLog(Base):
     """Append-only narrative; a trigger refuses UPDATE and DELETE."""
 
     __tablename__ = "incident_log"
-    __table_args__ = (CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_len"),)
+    __table_args__ = (
+        CheckConstraint("length(text) BETWEEN 1 AND 4000", name="text_len"),
+        CheckConstraint("(kind = 'back_record') = (original_at IS NOT NULL)", name="ck_incident_log_back_record"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
@@ -87,6 +99,7 @@ class IncidentLog(Base):
     console_id: Mapped[Optional[str]] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(32), server_default="note")
     text: Mapped[str] = mapped_column(Text)
+    original_at: Mapped[Optional[datetime]] = mapped_column(TS)  # a back-record's time on paper (0014)
 
 
 class UrnCounter(Base):

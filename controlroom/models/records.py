@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import BigInteger, String, Text, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -16,6 +16,8 @@ class Event(Base):
     """Appended only through cr_emit(), which serialises seq allocation so commit order = seq order."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_unit_position", "entity_id", "seq",
+                            postgresql_where=text("kind = 'unit.position'")),)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(TS, server_default=func.now(), index=True)
     kind: Mapped[str] = mapped_column(String(48))
@@ -42,3 +44,25 @@ class AuditLog(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class EventHead(Base):
+    """The one serial point (migration 0015): seq and audit id allocation under this row's lock."""
+
+    __tablename__ = "event_head"
+    __table_args__ = (CheckConstraint("one", name="one"),)
+    one: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    audit_id: Mapped[int] = mapped_column(BigInteger)
+    audit_hash: Mapped[str] = mapped_column(Text)
+
+
+class CrRequest(Base):
+    """Outcome of a request id, so a retried call is answered, not done twice (migration 0033)."""
+
+    __tablename__ = "cr_requests"
+    request_id: Mapped[Any] = mapped_column(UUID, primary_key=True)
+    # PostgreSQL type `name` (session_user's), which SQLAlchemy reflects as a plain String
+    username: Mapped[str] = mapped_column(String, server_default=text("SESSION_USER"))
+    at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONB)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Double, ForeignKey, String, Text, func
+from sqlalchemy import ARRAY, BigInteger, CheckConstraint, Double, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -20,6 +20,7 @@ class Unit(Base):
     __tablename__ = "units"
     __table_args__ = (
         CheckConstraint("status IN (" + ",".join(f"'{s}'" for s in UNIT_STATUSES) + ")", name="status"),
+        Index("ix_units_incident", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),  # 0006
     )
     callsign: Mapped[str] = mapped_column(String(16), primary_key=True)
     capabilities: Mapped[list[str]] = mapped_column(ARRAY(String(8)))
@@ -30,7 +31,8 @@ class Unit(Base):
     lon: Mapped[Optional[float]] = mapped_column(Double)
     position_at: Mapped[Optional[datetime]] = mapped_column(TS)
     incident_id: Mapped[Optional[int]] = mapped_column(BigInteger, ForeignKey("incidents.id"))
-    talk_group: Mapped[Optional[str]] = mapped_column(String(40))
+    talk_group: Mapped[Optional[str]] = mapped_column(
+        String(40), ForeignKey("talk_groups.name", onupdate="CASCADE"))  # 0007
     status_at: Mapped[Optional[datetime]] = mapped_column(TS)
 
 
@@ -38,6 +40,8 @@ class TalkGroup(Base):
     __tablename__ = "talk_groups"
     __table_args__ = (
         CheckConstraint("kind IN (" + ",".join(f"'{k}'" for k in TALK_GROUP_KINDS) + ")", name="kind"),
+        Index("ix_talk_groups_free", "kind", "name", postgresql_where=text("incident_id IS NULL")),  # 0007
+        Index("ix_talk_groups_incident", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
     )
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
