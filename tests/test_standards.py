@@ -212,7 +212,9 @@ def test_back_recorded_entries_keep_original_times_and_are_marked(open_as, db_ur
     line = d.paper.timeline(inc.id)
     assert [e.kind for e in line][-2:] == ["back_record", "note"]  # at its paper time, before the later note
     assert [e.text for e in line if e.back_record] == ["Caller rang again, door kicked [paper entry by PC 1234]"]
-    assert [e.kind for e in d.incidents.log(inc.id)][-1] == "back_record"  # keyed last, still in the log
+    keyed = d.incidents.log(inc.id)[-1]
+    assert keyed.kind == "back_record" and keyed.original_at == paper_time  # keyed last, still in the log
+    assert d.incidents.log(inc.id)[-2].original_at is None  # a live note has no paper time
     audit = auditor.audit.search(action="incident.logged")
     assert any(r.details.get("back_record") for r in audit)
     with pytest.raises(InvalidInput):

@@ -1,7 +1,7 @@
 """Inspection-grade standards (migration 0014): prompts, caller promises, supervised downgrades.
 
 0014 also adds columns to tables other modules own (contacts.reclaimed_*, incident_log.original_at);
-those stay out of the ORM classes of their owners and are used through SQL.
+those are declared in their owners' classes (models/contacts.py, models/incidents.py).
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from sqlalchemy import text as sql
 from .. import config
 from ..errors import InvalidInput
 from ..geo import validate_latlon
-from ..models.resources import CAPABILITIES, UNIT_STATUSES
+from ..models.resources import CAPABILITIES, UNIT_STATUSES, Unit
 from .base import ServiceContext
 from .validate import code_field, text_field, time_field
 from .views import parse_ts, view_from
@@ -38,8 +38,8 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "at_scene": ("transporting", "committed", "en_route"),
 }
 
-UNIT_COLUMNS = ("callsign, capabilities, home_area_code, area_code, status, lat, lon, position_at, "
-                "incident_id, talk_group, status_at")
+# every column of `units`, in table order, from the model (tests/test_schema.py checks the model)
+UNIT_COLUMNS = ", ".join(c.name for c in Unit.__table__.columns)
 
 # Writes are database API functions (migration 0026): api.unit_set_status enforces the status
 # model above, api.unit_position / api.unit_positions record AVL fixes (one statement per batch).

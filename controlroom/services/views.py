@@ -78,3 +78,4 @@ class LogEntryView:
     kind: str
     text: str
     console_id: Optional[str] = None
+    original_at: Optional[datetime] = None  # a back-record's time on the paper log (kind 'back_record')
