@@ -2,7 +2,7 @@
 
 The catalogues, schema, themes, scenarios and sounds stay in the repository's top-level resources/
 folder (everyone edits them there); in a wheel they become controlroom/_resources/ so that
-controlroom.config finds them through importlib.resources. Everything else is in pyproject.toml.
+controlroom.kernel.config finds them through importlib.resources. Everything else is in pyproject.toml.
 """
 from setuptools import find_namespace_packages, setup
 

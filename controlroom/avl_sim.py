@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .config import maps_path
-from .errors import ControlRoomError
+from .kernel.config import maps_path
+from .kernel.errors import ControlRoomError
 from .geo import haversine_m
 
 log = logging.getLogger("controlroom.avl_sim")

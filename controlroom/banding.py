@@ -17,8 +17,8 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from . import config
-from .errors import InvalidInput
+from .kernel import config
+from .kernel.errors import InvalidInput
 from .services.base import ServiceContext
 
 PERIODS = ("hour", "day", "month")

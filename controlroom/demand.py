@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 
-from . import config
+from .kernel import config
 from .db.engine import make_engine
 
 # Contacts per day at the end of the period (about 6,000/day: the size of a large force's demand).

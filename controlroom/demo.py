@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from . import avl_sim
 from .db.engine import make_engine
-from .errors import ControlRoomError
+from .kernel.errors import ControlRoomError
 from .seed import DEMO_PASSWORD
 
 log = logging.getLogger(__name__)

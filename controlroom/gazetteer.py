@@ -8,7 +8,7 @@ import csv
 import functools
 import re
 
-from . import config
+from .kernel import config
 from .geo import haversine_m
 
 # "51.752, -1.2577", "51.752 -1.2577", "51.752;-1.2577" (lat first, as phones and maps give it)

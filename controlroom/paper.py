@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from .errors import InvalidInput
+from .kernel.errors import InvalidInput
 from .services.base import ServiceContext
 from .services.validate import int_id, text_field, time_field
 from .services.views import view_from

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 
 from .db.engine import make_engine
 from .db.listener import Event
-from .errors import InvalidInput
+from .kernel.errors import InvalidInput
 from .replay import VirtualRoomState, normalise_incident, normalise_unit
 from .services.base import db_errors
 

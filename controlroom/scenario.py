@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import yaml
 
-from .config import resource_path
-from .errors import ControlRoomError, InvalidInput
+from .kernel.config import resource_path
+from .kernel.errors import ControlRoomError, InvalidInput
 
 log = logging.getLogger(__name__)
 SCENARIOS = resource_path("scenarios")

@@ -8,7 +8,7 @@ from typing import Any
 from shapely.geometry import Point, shape
 from sqlalchemy import Connection, text
 
-from .config import maps_path
+from .kernel.config import maps_path
 from .geo import load_shipped_areas
 from .services.base import to_json
 

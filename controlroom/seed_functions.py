@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from . import config
+from .kernel import config
 from .services.base import to_json
 
 SEEDED_BY = "demo-seed"

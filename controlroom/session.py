@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import Engine, event
 
 from .db.engine import CONNECT_KW, make_engine, redact, secure_conninfo
-from .errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable, WrongDatabase
+from .kernel.errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable, WrongDatabase
 from .geo import AreaIndex
 from .services.base import Actor, ServiceContext, db_errors, to_json
 from .services.events import Event, EventService

@@ -1,1 +1,1 @@
-"""Installed as the data package `controlroom._resources` (see setup.py); read via controlroom.config."""
+"""Installed as the data package `controlroom._resources` (see setup.py); read via controlroom.kernel.config."""

@@ -13,7 +13,8 @@ import urllib.request
 import psycopg
 import pytest
 
-from controlroom import config, eido
+from controlroom.kernel import config
+from controlroom import eido
 from controlroom.errors import Conflict, InvalidInput
 from controlroom.models.incidents import STATUSES
 from controlroom.models.resources import CAPABILITIES, UNIT_STATUSES

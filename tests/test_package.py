@@ -89,7 +89,7 @@ def test_installed_console_starts_from_any_directory_and_draws(installed):
 def test_installed_package_reads_its_own_resources_and_creates_an_incident(installed):
     """The first incident used to fail on resources/channels.yaml when run from a wheel."""
     script = textwrap.dedent("""
-        import controlroom, controlroom.config as config, maps, ui
+        import controlroom, controlroom.kernel.config as config, maps, ui
         from controlroom.db import init_database
         from controlroom.db.embedded import start_embedded
         from controlroom.session import open_session

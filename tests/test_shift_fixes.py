@@ -30,7 +30,7 @@ def test_grade_box_follows_a_regrade_made_by_the_command_line_or_another_console
 def test_ungraded_incident_counts_down_to_being_graded():
     from datetime import datetime, timedelta, timezone
 
-    from controlroom import config
+    from controlroom.kernel import config
     from controlroom.services.views import IncidentView
     from ui import palette
     from ui.incident_model import COL, IncidentTableModel

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from controlroom.config import RESOURCES
+from controlroom.kernel.config import RESOURCES
 from ui import palette
 
 AA = 4.5

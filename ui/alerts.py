@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 
-from controlroom.config import resource_path
+from controlroom.kernel.config import resource_path
 from controlroom.errors import ControlRoomError
 from controlroom.services.alerts import AlertView, alert_view
 from controlroom.services.views import parse_ts

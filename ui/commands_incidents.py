@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from controlroom import config
+from controlroom.kernel import config
 from controlroom.errors import InvalidInput
 from controlroom.services.incident_lifecycle import closing_codes
 from controlroom.services.incident_sql import LONDON_TZ

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QTableView, QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom import config
+from controlroom.kernel import config
 from controlroom.services.contacts import THRIVE_KEYS, ContactView, contact_view
 
 from .proxy_models import SourceDataProxy

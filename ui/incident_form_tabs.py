@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridL
                                QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom import config
+from controlroom.kernel import config
 from controlroom.services.incident_views import THRIVE_FIELDS
 from controlroom.services.incidents import FLAG_NAMES
 

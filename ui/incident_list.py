@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QHeade
                                QTableView, QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom import config
+from controlroom.kernel import config
 
 from . import commands_incidents  # noqa: F401  (registers N, G1..G4, L, C on the command line)
 from .context import ConsoleContext

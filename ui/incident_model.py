@@ -7,7 +7,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from controlroom import config
+from controlroom.kernel import config
 from controlroom.services.views import IncidentView, view_from
 
 from .table_model import RowTableModel

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
                                QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.roles import allowed
+from controlroom.kernel.roles import allowed
 from controlroom.services.intel import purposes, subject_kinds
 
 from .context import ConsoleContext

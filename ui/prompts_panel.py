@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QListWidget, Q
                                QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.roles import allowed
+from controlroom.kernel.roles import allowed
 
 from . import palette
 from .context import ConsoleContext

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QInputDialog, QLabel, Q
                                QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.roles import allowed
+from controlroom.kernel.roles import allowed
 
 from .context import ConsoleContext
 from .ops import run_op

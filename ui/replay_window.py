@@ -19,7 +19,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.replay import Replayer, VirtualRoomState
 from controlroom.replay_report import segment_report
-from controlroom.roles import PERMISSIONS
+from controlroom.kernel.roles import PERMISSIONS
 
 from . import palette
 from .command_line import COMMANDS

@@ -8,7 +8,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QFrame, QLabel, QStatusBar
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.roles import ROLE_LABELS
+from controlroom.kernel.roles import ROLE_LABELS
 
 from .palette import COUNTDOWN_BREACH, ROOM_LABELS
 from .room_banner import RoomsIndicator

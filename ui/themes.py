@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from controlroom.config import resource_path
+from controlroom.kernel.config import resource_path
 
 from . import palette
 

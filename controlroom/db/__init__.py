@@ -8,7 +8,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import text
 
-from ..errors import ControlRoomError, Unavailable
+from ..kernel.errors import ControlRoomError, Unavailable
 from .engine import connect, libpq_url, make_engine
 from .migrate import upgrade
 
@@ -58,7 +58,7 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
             if current is None:
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('mode', :m)"), {"m": mode})
             elif current != mode:
-                from ..errors import WrongDatabase
+                from ..kernel.errors import WrongDatabase
                 raise WrongDatabase(f"This database is a {current} database; it cannot be set up as {mode}.")
             from .alert_policy import sync_alert_policy
             sync_alert_policy(conn)  # the force's alert/welfare policy, read-only for consoles

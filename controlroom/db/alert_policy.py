@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput
+from ..kernel import config
+from ..kernel.errors import InvalidInput
 
 GROUPS = ("cr_handler", "cr_despatcher", "cr_supervisor", "cr_inspector")
 LEVEL_ROLES = ("call_handler", "despatcher", "supervisor", "inspector")

@@ -11,7 +11,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
-from ..errors import Unavailable
+from ..kernel.errors import Unavailable
 
 log = logging.getLogger(__name__)
 

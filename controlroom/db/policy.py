@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .. import config
+from ..kernel import config
 
 
 def policy_from_resources() -> dict[str, list[str]]:

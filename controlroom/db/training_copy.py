@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from ..errors import WrongDatabase
+from ..kernel.errors import WrongDatabase
 from ..services.base import to_json
 from .engine import connect
 

@@ -11,8 +11,8 @@ import shapely
 from shapely.geometry import Point, shape
 from shapely.strtree import STRtree
 
-from ..config import maps_path
-from ..errors import InvalidInput
+from ..kernel.config import maps_path
+from ..kernel.errors import InvalidInput
 
 EARTH_RADIUS_M = 6_371_008.8
 

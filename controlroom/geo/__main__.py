@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ControlRoomError
+from ..kernel.errors import ControlRoomError
 from .formats import FormatError
 
 

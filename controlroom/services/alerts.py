@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from sqlalchemy import text
 
-from ..errors import Conflict, InvalidInput, NotPermitted
+from ..kernel.errors import Conflict, InvalidInput, NotPermitted
 from .base import ServiceContext
 from .units import callsign_field
 from .validate import int_id, text_field, time_field

@@ -17,9 +17,9 @@ from psycopg.types.json import Jsonb
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
-from ..errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable, readable
+from ..kernel.errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable, readable
 from ..geo import AreaIndex
-from ..roles import ROLE_LABELS, allowed
+from ..kernel.roles import ROLE_LABELS, allowed
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ import contextlib
 import dataclasses
 from typing import Any, Iterator, Mapping
 
-from ..errors import Conflict, InvalidInput, NotPermitted
+from ..kernel.errors import Conflict, InvalidInput, NotPermitted
 from .base import ServiceContext
 from .command_methane import MethaneMixin
 from .command_views import (NDM_STAGES, ROLE_ORDER, AuthorisationView, CommandRoleView, CommandView,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .command_views import METHANE_FIELDS, MethaneView, format_methane, row_view
 from .validate import int_id, text_field

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from .. import config
+from ..kernel import config
 
 LONDON = ZoneInfo("Europe/London")
 

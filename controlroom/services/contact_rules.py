@@ -8,7 +8,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .. import config
+from ..kernel import config
 
 
 @dataclass(frozen=True)

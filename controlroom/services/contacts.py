@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
-from .. import config
-from ..errors import Conflict, InvalidInput
+from ..kernel import config
+from ..kernel.errors import Conflict, InvalidInput
 from .base import ServiceContext
 from .contact_rules import scan
 from .validate import code_field, int_id, text_field, time_field

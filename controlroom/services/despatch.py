@@ -9,8 +9,8 @@ from typing import Any, Mapping, Optional
 
 from sqlalchemy import text as sql
 
-from .. import config
-from ..errors import InvalidInput, NotPermitted
+from ..kernel import config
+from ..kernel.errors import InvalidInput, NotPermitted
 from ..models.resources import CAPABILITIES
 from .base import ServiceContext
 from .units import UnitView, callsign_field, shared_index, unit_view

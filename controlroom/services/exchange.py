@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import eido, reports
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext, Tx, to_json
 from .exchange_import import Importer, PartnerIncidentView, partner_view
 from .validate import int_id

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 from .. import eido, eido_import
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from ..gazetteer import is_rural
 from .base import ServiceContext, Tx
 from .incident_sql import local_time

@@ -17,9 +17,9 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import ControlRoomError, InvalidInput
-from ..roles import allowed
+from ..kernel import config
+from ..kernel.errors import ControlRoomError, InvalidInput
+from ..kernel.roles import allowed
 from .base import ServiceContext
 from .contacts import ContactView, contact_view
 from .views import view_from

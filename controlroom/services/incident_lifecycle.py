@@ -5,9 +5,9 @@ from typing import Any, Callable
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput
-from ..roles import allowed
+from ..kernel import config
+from ..kernel.errors import InvalidInput
+from ..kernel.roles import allowed
 from .incident_views import THRIVE_FIELDS, BreachView, LinkView, ThriveView
 from .validate import int_id, text_field
 from .views import IncidentView, view_from

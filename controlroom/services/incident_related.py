@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from ..gazetteer import parse_latlon
 from ..geo import search as location_search
 from ..geo import validate_latlon

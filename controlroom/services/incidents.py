@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from .. import config
-from ..errors import Conflict, InvalidInput, NotPermitted
+from ..kernel import config
+from ..kernel.errors import Conflict, InvalidInput, NotPermitted
 from ..gazetteer import address_mismatch, names_place
 from ..models import Incident, IncidentLog
 from .base import ServiceContext

@@ -12,8 +12,8 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput
+from ..kernel import config
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .intel_adapters import DemoIntelAdapter, IntelAdapter
 from .validate import code_field, int_id, text_field, time_field

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .. import config
+from ..kernel import config
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ..errors import ControlRoomError
+from ..kernel.errors import ControlRoomError
 from .base import ServiceContext
 from .validate import int_id
 

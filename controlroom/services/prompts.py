@@ -15,9 +15,9 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput
-from ..roles import allowed
+from ..kernel import config
+from ..kernel.errors import InvalidInput
+from ..kernel.roles import allowed
 from .base import ServiceContext
 from .validate import int_id, text_field, time_field
 from .views import LogEntryView, view_from

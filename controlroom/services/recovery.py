@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .validate import int_id, text_field, time_field
 from .views import view_from

@@ -13,8 +13,8 @@ from typing import Any, Iterable
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput
+from ..kernel import config
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .incidents import FLAG_NAMES
 from .validate import code_field, int_id, shown, text_field

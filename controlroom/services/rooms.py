@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from ..errors import ControlRoomError, InvalidInput
+from ..kernel.errors import ControlRoomError, InvalidInput
 from . import handoff
 from .base import ServiceContext
 from .validate import text_field

@@ -17,8 +17,8 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .. import config
-from ..errors import InvalidInput, NotPermitted
+from ..kernel import config
+from ..kernel.errors import InvalidInput, NotPermitted
 from .base import ServiceContext
 from .validate import grade_field, int_id, text_field
 from .views import IncidentView, view_from

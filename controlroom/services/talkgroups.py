@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from sqlalchemy import text
 
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext, Tx
 from .validate import int_id, text_field
 from .talkgroup_views import (GROUPS_SQL, PoolStatus, TalkGroupView, TransmissionView, armed_warning,

@@ -11,7 +11,7 @@ import sqlalchemy.exc as sa_exc
 from sqlalchemy import text
 
 from ..db.training_copy import reset_training
-from ..errors import InvalidInput, NotPermitted
+from ..kernel.errors import InvalidInput, NotPermitted
 from .base import ServiceContext, to_json
 from .validate import text_field
 

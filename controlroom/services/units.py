@@ -10,8 +10,8 @@ from typing import Any, Iterable, Mapping, Optional
 
 from sqlalchemy import text as sql
 
-from .. import config
-from ..errors import InvalidInput
+from ..kernel import config
+from ..kernel.errors import InvalidInput
 from ..geo import validate_latlon
 from ..models.resources import CAPABILITIES, UNIT_STATUSES, Unit
 from .base import ServiceContext

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 
 from .. import forecast as fc
 from .. import staffing
-from ..errors import InvalidInput
+from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .validate import code_field
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from shapely.geometry import Point, shape
 
-from controlroom.config import MAPS
+from controlroom.kernel.config import MAPS
 from controlroom.geo import load_shipped_areas
 
 HERE = Path(__file__).resolve().parent

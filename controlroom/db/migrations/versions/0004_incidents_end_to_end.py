@@ -93,7 +93,7 @@ def upgrade() -> None:
 
 
 def _load_gazetteer() -> None:
-    from controlroom.config import MAPS
+    from controlroom.kernel.config import MAPS
 
     with open(MAPS / "places.csv", encoding="utf-8") as fh:
         rows = [{"name": r["name"], "kind": r["kind"], "lat": float(r["lat"]), "lon": float(r["lon"]),

@@ -118,7 +118,7 @@ def upgrade() -> None:
 
 
 def _fix_demo_places() -> None:
-    from controlroom.config import MAPS
+    from controlroom.kernel.config import MAPS
 
     names = ", ".join(f"'{n}'" for n in _MK_FIXES)
     op.execute(f"UPDATE gazetteer SET area_code = 'mk', county = 'Milton Keynes' "

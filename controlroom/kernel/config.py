@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (controlroom/kernel/config.py)
 
 
 def _installed_dir(package: str) -> Path:
