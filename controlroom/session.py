@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import os
 
-import importlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 import time
 
@@ -19,33 +18,31 @@ from .geo import AreaIndex
 from .services.base import Actor, ServiceContext, db_errors, to_json
 from .services.events import Event, EventService
 
+if TYPE_CHECKING:  # the services import the session's own modules: imported on first use below
+    from .banding import BandingService
+    from .paper import PaperService
+    from .services.alerts import AlertService
+    from .services.audit import AuditService
+    from .services.command import CommandService
+    from .services.contacts import ContactService
+    from .services.despatch import DespatchService
+    from .services.exchange import ExchangeService
+    from .services.handoff import HandoffService
+    from .services.incidents import IncidentService
+    from .services.intel import IntelService
+    from .services.presence import PresenceService
+    from .services.prompts import PromptService
+    from .services.recovery import RecoveryService
+    from .services.reference import ReferenceService
+    from .services.rooms import RoomService
+    from .services.signoff import SignoffService
+    from .services.talkgroups import TalkGroupService
+    from .services.training import TrainingService
+    from .services.units import UnitService
+    from .services.workforce import WorkforceService
+
 log = logging.getLogger(__name__)
-
-# attribute -> (module, class). Each service is built on first use with the session's context.
-SERVICES: dict[str, tuple[str, str]] = {
-    "incidents": ("controlroom.services.incidents", "IncidentService"),
-    "units": ("controlroom.services.units", "UnitService"),
-    "despatch": ("controlroom.services.despatch", "DespatchService"),
-    "talkgroups": ("controlroom.services.talkgroups", "TalkGroupService"),
-    "command": ("controlroom.services.command", "CommandService"),
-    "rooms": ("controlroom.services.rooms", "RoomService"),
-    "contacts": ("controlroom.services.contacts", "ContactService"),
-    "audit": ("controlroom.services.audit", "AuditService"),
-    "handoff": ("controlroom.services.handoff", "HandoffService"),  # issue 14
-    "prompts": ("controlroom.services.prompts", "PromptService"),  # issue 14
-    "signoff": ("controlroom.services.signoff", "SignoffService"),  # issue 14
-    "banding": ("controlroom.banding", "BandingService"),  # issue 14
-    "paper": ("controlroom.paper", "PaperService"),  # issue 14
-    "exchange": ("controlroom.services.exchange", "ExchangeService"),  # EIDO, reports, CSV
-    "exercise": ("controlroom.services.training", "TrainingService"),  # session.training is the flag
-    "presence": ("controlroom.services.presence", "PresenceService"),  # issue 13
-    "reference": ("controlroom.services.reference", "ReferenceService"),  # issue 23
-    "intel": ("controlroom.services.intel", "IntelService"),  # issue 23
-    "alerts": ("controlroom.services.alerts", "AlertService"),  # issue 20: officer safety
-    "recovery": ("controlroom.services.recovery", "RecoveryService"),  # issue 23
-    "workforce": ("controlroom.services.workforce", "WorkforceService"),  # issue 23
-}
-
+_S = TypeVar("_S")
 
 @dataclass(frozen=True)
 class UserView:
@@ -63,7 +60,8 @@ class RoomView:
 
 
 class Session:
-    """A signed-in console. Services appear as attributes; `close()` when done."""
+    """A signed-in console. Each service is a typed property, built on first use and kept for the
+    session (`session.incidents`, `session.units`, …); `close()` when done."""
 
     def __init__(self, *, url: str, engine: Engine, ctx: ServiceContext, user: UserView,
                  room: RoomView, last_seen: int, conninfo: str) -> None:
@@ -77,19 +75,124 @@ class Session:
         self.training = ctx.training
         self.events = EventService(conninfo, last_seen=last_seen)
         self.events.subscribe(self._track_area_owners)
-        self._services: dict[str, Any] = {}
+        self._services: dict[str, object] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        if name in SERVICES:
-            svc = self._services.get(name)
-            if svc is None:
-                module, cls = SERVICES[name]
-                svc = getattr(importlib.import_module(module), cls)(self.ctx)
-                self._services[name] = svc
-                if callable(getattr(svc, "on_event", None)):  # e.g. despatch keeps its unit index live
-                    self.events.subscribe(svc.on_event)
-            return svc
-        raise AttributeError(name)
+    def _service(self, name: str, build: Callable[[ServiceContext], _S]) -> _S:
+        """The session's one `name` service, built on first use with the session's context."""
+        svc = self._services.get(name)
+        if svc is None:
+            svc = build(self.ctx)
+            self._services[name] = svc
+            on_event = getattr(svc, "on_event", None)
+            if callable(on_event):  # e.g. despatch keeps its unit index live
+                self.events.subscribe(on_event)
+        return cast(_S, svc)
+
+    # ---- the services (facade names are a contract: extend, never rename) --------------------
+    @property
+    def incidents(self) -> IncidentService:
+        from .services.incidents import IncidentService
+        return self._service("incidents", IncidentService)
+
+    @property
+    def units(self) -> UnitService:
+        from .services.units import UnitService
+        return self._service("units", UnitService)
+
+    @property
+    def despatch(self) -> DespatchService:
+        from .services.despatch import DespatchService
+        return self._service("despatch", DespatchService)
+
+    @property
+    def talkgroups(self) -> TalkGroupService:
+        from .services.talkgroups import TalkGroupService
+        return self._service("talkgroups", TalkGroupService)
+
+    @property
+    def command(self) -> CommandService:
+        from .services.command import CommandService
+        return self._service("command", CommandService)
+
+    @property
+    def rooms(self) -> RoomService:
+        from .services.rooms import RoomService
+        return self._service("rooms", RoomService)
+
+    @property
+    def contacts(self) -> ContactService:
+        from .services.contacts import ContactService
+        return self._service("contacts", ContactService)
+
+    @property
+    def audit(self) -> AuditService:
+        from .services.audit import AuditService
+        return self._service("audit", AuditService)
+
+    @property
+    def handoff(self) -> HandoffService:  # issue 14
+        from .services.handoff import HandoffService
+        return self._service("handoff", HandoffService)
+
+    @property
+    def prompts(self) -> PromptService:  # issue 14
+        from .services.prompts import PromptService
+        return self._service("prompts", PromptService)
+
+    @property
+    def signoff(self) -> SignoffService:  # issue 14
+        from .services.signoff import SignoffService
+        return self._service("signoff", SignoffService)
+
+    @property
+    def banding(self) -> BandingService:  # issue 14
+        from .banding import BandingService
+        return self._service("banding", BandingService)
+
+    @property
+    def paper(self) -> PaperService:  # issue 14
+        from .paper import PaperService
+        return self._service("paper", PaperService)
+
+    @property
+    def exchange(self) -> ExchangeService:  # EIDO, reports, CSV
+        from .services.exchange import ExchangeService
+        return self._service("exchange", ExchangeService)
+
+    @property
+    def exercise(self) -> TrainingService:  # training exercises; `session.training` is the flag
+        from .services.training import TrainingService
+        return self._service("exercise", TrainingService)
+
+    @property
+    def presence(self) -> PresenceService:  # issue 13
+        from .services.presence import PresenceService
+        return self._service("presence", PresenceService)
+
+    @property
+    def reference(self) -> ReferenceService:  # issue 23
+        from .services.reference import ReferenceService
+        return self._service("reference", ReferenceService)
+
+    @property
+    def intel(self) -> IntelService:  # issue 23
+        from .services.intel import IntelService
+        return self._service("intel", IntelService)
+
+    @property
+    def alerts(self) -> AlertService:  # issue 20: officer safety
+        from .services.alerts import AlertService
+        return self._service("alerts", AlertService)
+
+    @property
+    def recovery(self) -> RecoveryService:  # issue 23
+        from .services.recovery import RecoveryService
+        return self._service("recovery", RecoveryService)
+
+    @property
+    def workforce(self) -> WorkforceService:  # issue 23
+        from .services.workforce import WorkforceService
+        return self._service("workforce", WorkforceService)
 
     def policy(self, name: str) -> str | None:
         """A force policy value from the database (meta 'policy.<name>', read-only for consoles)."""
