@@ -111,7 +111,9 @@ def _run_fault(state, label: str, fault) -> dict:
         t.start()
     time.sleep(3)
     t_fault = time.monotonic()
-    fault()
+    applied = fault()  # a fault may say when it took full effect (all processes stopped)
+    if isinstance(applied, float):
+        t_fault = applied
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until writes flow again, then a little more
         if sum(1 for w in writers for t0, _ in w.ack_times if t0 > t_fault) >= CONSOLES:
@@ -123,6 +125,11 @@ def _run_fault(state, label: str, fault) -> dict:
         t.join(10)
     # the first write a console STARTED after the fault and got acknowledged (not one in flight)
     first = min((t1 for w in writers for t0, t1 in w.ack_times if t0 > t_fault), default=None)
+    # the longest time no console got any write acknowledged, across the fault
+    acks = sorted(t1 for w in writers for _, t1 in w.ack_times)
+    around = [t for t in acks if t >= t_fault]
+    before = [t for t in acks if t < t_fault][-1:]
+    outage = max((b - a for a, b in zip(before + around, around)), default=None)
     time.sleep(2)  # listeners catch up
     with psycopg.connect(state.admin_url()) as conn:
         rows = conn.execute("SELECT summary, count(*) FROM incidents WHERE summary LIKE %s GROUP BY 1",
@@ -137,6 +144,7 @@ def _run_fault(state, label: str, fault) -> dict:
         "duplicated": sum(1 for c in present.values() if c > 1),
         "failed_unavailable": len(failed), "in_doubt_committed": sum(1 for s in failed if s in present),
         "time_to_first_write_s": None if first is None else first - t_fault,
+        "write_outage_s": outage,
         "event_gaps": sum(1 for a, b in zip(seqs, seqs[1:]) if b != a + 1),
         "console_stream_faults": sum(1 for w in writers for a, b in zip(w.seqs, w.seqs[1:]) if b != a + 1),
         "other_errors": sorted({e for w in writers for e in w.errors})[:3],
@@ -153,6 +161,8 @@ def _run_fault(state, label: str, fault) -> dict:
         print(f"ha_{label}_{k}: {result[k]} count")
     if result["time_to_first_write_s"] is not None:
         print(f"ha_{label}_time_to_first_write: {result['time_to_first_write_s']:.2f} s")
+    if result["write_outage_s"] is not None:
+        print(f"ha_{label}_write_outage: {result['write_outage_s']:.2f} s (longest wait for any acknowledged write)")
     return result
 
 
@@ -213,15 +223,32 @@ def test_leader_frozen_comes_back_as_replica(cluster):
     from controlroom.db.cluster import _wait, leader, status
 
     m, pg_pid = _leader_pids(cluster)
-    frozen = [p for p in (m.pid, pg_pid) if p]
 
-    def fault() -> None:
+    def host_processes() -> list[int]:
+        # The whole host freezes: Patroni, the postmaster AND every backend. (PostgreSQL puts each
+        # backend in a process group of its own, so stopping the postmaster's group alone leaves the
+        # backends serving the consoles' open connections: that is not a frozen host.)
+        import psutil
+        pids = [m.pid]
+        if pg_pid:
+            pids += [pg_pid] + [c.pid for c in psutil.Process(pg_pid).children(recursive=True)]
+        return pids
+
+    frozen: list[int] = []
+
+    def fault() -> float:
+        frozen.extend(host_processes())
         for p in frozen:
-            os.killpg(os.getpgid(p), signal.SIGSTOP)
+            os.kill(p, signal.SIGSTOP)
+        stopped = time.monotonic()
         _wait(lambda: (lambda x: x is not None and x.name != m.name)(leader(cluster)), 60,
               "no member was promoted while the leader was frozen")
         for p in frozen:
-            os.killpg(os.getpgid(p), signal.SIGCONT)
+            try:
+                os.kill(p, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        return stopped
 
     r = _run_fault(cluster, "sigstop", fault)
     _wait(lambda: sum(1 for s in status(cluster) if s["role"] in ("master", "primary", "leader")) == 1
