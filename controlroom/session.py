@@ -12,7 +12,7 @@ import time
 import psycopg
 from sqlalchemy import Engine, event
 
-from .db.engine import CONNECT_KW, make_engine, redact, secure_conninfo
+from .db.engine import CONNECT_KW, is_multi_host, make_engine, redact, secure_conninfo
 from .kernel.errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable, WrongDatabase
 from .geo import AreaIndex
 from .services.base import Actor, ServiceContext, db_errors, to_json
@@ -193,6 +193,11 @@ class Session:
     def workforce(self) -> WorkforceService:  # issue 23
         from .services.workforce import WorkforceService
         return self._service("workforce", WorkforceService)
+
+    @property
+    def multi_host(self) -> bool:
+        """Connected through a multi-host URL (a cluster that fails over by itself)."""
+        return is_multi_host(self.conninfo)
 
     def policy(self, name: str) -> str | None:
         """A force policy value from the database (meta 'policy.<name>', read-only for consoles)."""

@@ -66,8 +66,7 @@ class ConsoleStatusBar(QStatusBar):
 
     def set_db_state(self, connected: bool) -> None:
         where = "training DB" if self.ctx.training else "live DB"
-        url = str(getattr(self.ctx.session, "url", "") or "")
-        cluster = "," in url.split("/")[2] if url.count("/") >= 2 else False  # a multi-host URL
+        cluster = bool(getattr(self.ctx.session, "multi_host", False))  # a multi-host URL or conninfo
         server = getattr(self.ctx.session.events, "server", None) if cluster else None
         if connected:
             self.db.setText(f"● {where} connected" + (f" · {server}" if server else ""))

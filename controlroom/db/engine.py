@@ -69,6 +69,14 @@ def secure_conninfo(url: str, **overrides: object) -> str:
     return make_conninfo(**params)  # type: ignore[arg-type]
 
 
+def is_multi_host(url: str) -> bool:
+    """Does this URL/conninfo name several hosts (a cluster behind target_session_attrs)?"""
+    try:
+        return "," in str(conninfo_to_dict(libpq_url(url)).get("host") or "")
+    except psycopg.ProgrammingError:
+        return False
+
+
 def has_password(url: str) -> bool:
     """Does this URL/conninfo carry a password (which would show in `ps` if given in argv)?"""
     try:
