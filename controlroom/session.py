@@ -12,7 +12,7 @@ import time
 import psycopg
 from sqlalchemy import Engine, event
 
-from .db.engine import CONNECT_KW, is_multi_host, make_engine, redact, secure_conninfo
+from .db.engine import CONNECT_KW, first_value, is_multi_host, make_engine, redact, secure_conninfo
 from .kernel.errors import ControlRoomError, InvalidInput, NotPermitted, Unavailable, WrongDatabase
 from .geo import AreaIndex
 from .services.base import Actor, ServiceContext, db_errors, to_json
@@ -223,7 +223,7 @@ class Session:
         except ControlRoomError:
             log.warning("could not re-read area ownership after event #%s", ev.seq)
             return
-        self.ctx.area_rooms.update({code: room for code, room in rows})
+        self.ctx.area_rooms.update({r[0]: r[1] for r in rows})
 
     def close(self) -> None:
         self.events.close()
@@ -329,7 +329,7 @@ def _sign_in_error(exc: psycopg.OperationalError) -> ControlRoomError:
     return Unavailable(f"The database cannot be reached ({first}).")
 
 
-def _sign_in(conninfo: str, console_id: str, training: bool) -> tuple[dict[str, Any], list[tuple]]:
+def _sign_in(conninfo: str, console_id: str, training: bool) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     with authenticate(conninfo) as conn:
         row = conn.execute("SELECT value FROM meta WHERE key = 'mode'").fetchone()
         mode = row[0] if row else None
@@ -342,7 +342,7 @@ def _sign_in(conninfo: str, console_id: str, training: bool) -> tuple[dict[str, 
         if not isinstance(console_id, str):
             raise InvalidInput("A console id is 1-40 letters, digits, dots, dashes or colons.")
         try:
-            info = conn.execute("SELECT api.console_sign_in(%s)", (console_id,)).fetchone()[0]
+            info = first_value(conn.execute("SELECT api.console_sign_in(%s)", (console_id,)))
         except psycopg.Error as exc:
             if exc.sqlstate == "CR409":  # console in use: the refusal must outlive the rollback
                 conn.rollback()

@@ -22,7 +22,7 @@ import sys
 import psycopg
 
 from . import init_database
-from .engine import CONNECT_KW, has_password, redact, secure_conninfo
+from .engine import CONNECT_KW, first_value, has_password, redact, secure_conninfo
 from .roles import JOB_GROUPS, create_roles, scram_verifier
 
 
@@ -53,7 +53,7 @@ def _new_password(username: str) -> str:
 def _api(conn: psycopg.Connection, fn: str, **params: object) -> object:
     args = ", ".join(f"p_{k} => %({k})s" for k in params)
     try:
-        return conn.execute(f"SELECT api.{fn}({args})", params).fetchone()[0]
+        return first_value(conn.execute(f"SELECT api.{fn}({args})", params))
     except psycopg.Error as exc:
         raise SystemExit(getattr(exc.diag, "message_primary", None) or str(exc))
 

@@ -88,7 +88,8 @@ def binaries() -> tuple[Path, Path, Path]:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _state_file(root: Path) -> Path:
@@ -280,7 +281,7 @@ def _alive(pid: int | None) -> bool:
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1) as r:
-            return 200 <= r.status < 300
+            return bool(200 <= r.status < 300)
     except OSError:
         return False
 

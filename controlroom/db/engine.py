@@ -4,6 +4,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import select
+from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 # Fail fast when the server is gone: the console must say so within seconds, never hang.
 # tcp_user_timeout (ms): a silently vanished server (cable, VLAN, dead VM) breaks a connection as
 # soon as sent data stays unacknowledged that long, so the listener's 1 s probe notices in ~2.5 s.
-CONNECT_KW = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5,
+CONNECT_KW: dict[str, Any] = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 5,
               "keepalives_interval": 2, "keepalives_count": 2, "tcp_user_timeout": 1500}
 
 
@@ -46,7 +47,7 @@ def _is_local(host: str) -> bool:
         return False
 
 
-def secure_conninfo(url: str, **overrides: object) -> str:
+def secure_conninfo(url: str, **overrides: str | int | None) -> str:
     """The libpq connection string to use: non-local servers get `sslmode=verify-full` unless the
     URL says otherwise (an explicit weaker mode is allowed but warned about). `overrides` (e.g.
     user, password) replace what the URL says; a password file named in the URL is dropped when
@@ -77,6 +78,14 @@ def is_multi_host(url: str) -> bool:
         return False
 
 
+def first_value(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first column of the one row a statement returns (an aggregate, an api function call)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("the statement returned no row")
+    return row[0]
+
+
 def has_password(url: str) -> bool:
     """Does this URL/conninfo carry a password (which would show in `ps` if given in argv)?"""
     try:
@@ -95,7 +104,7 @@ def redact(url: str) -> str:
     return make_conninfo(**params)  # type: ignore[arg-type]
 
 
-def connect(url: str, *, autocommit: bool = False, **kw: object) -> psycopg.Connection:
+def connect(url: str, *, autocommit: bool = False, **kw: Any) -> psycopg.Connection:
     """A raw psycopg connection; connection failures become `Unavailable`."""
     try:
         return psycopg.connect(secure_conninfo(url), autocommit=autocommit, **{**CONNECT_KW, **kw})
@@ -111,7 +120,7 @@ def make_engine(url: str, *, pool_size: int = 4, pooled: bool = False,
     prepared statements (each statement may run on another server connection). `application_name`
     travels with every transaction even through a pooler (the console's id, migration 0040)."""
     conninfo = secure_conninfo(url)
-    kw: dict[str, object] = dict(CONNECT_KW)
+    kw: dict[str, Any] = dict(CONNECT_KW)
     if pooled:
         kw["prepare_threshold"] = None
     if application_name:

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import psycopg
 
-from .engine import CONNECT_KW, secure_conninfo
+from .engine import CONNECT_KW, first_value, secure_conninfo
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class EventListener:
             self._state_callbacks.append(callback)
         return lambda: self._remove(self._state_callbacks, callback)
 
-    def _remove(self, lst: list, cb: object) -> None:
+    def _remove(self, lst: list[Any], cb: object) -> None:
         with self._lock:
             if cb in lst:
                 lst.remove(cb)
@@ -128,7 +128,7 @@ class EventListener:
         self.backend_pid = conn.info.backend_pid
         self.server = f"{conn.info.host}:{conn.info.port}"  # which member (after a failover: the new leader)
         if self.last_seen is None:  # a new console starts from now, not from the dawn of time
-            self.last_seen = conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+            self.last_seen = first_value(conn.execute("SELECT coalesce(max(seq), 0) FROM events"))
         else:
             self._catch_up(conn)
         self._set_state(True)
@@ -150,7 +150,7 @@ class EventListener:
                 continue
             # idle: prove the connection is alive so an outage shows within seconds, and catch
             # up should a NOTIFY ever go missing - one index probe.
-            top = conn.execute(MAX_SEQ_SQL).fetchone()[0]
+            top = first_value(conn.execute(MAX_SEQ_SQL))
             if self.last_seen is not None and top > self.last_seen:
                 log.info("event listener: no NOTIFY for events after #%s; catching up", self.last_seen)
                 self._catch_up(conn)
@@ -199,6 +199,6 @@ class EventListener:
                 log.exception("connection-state subscriber failed")
 
 
-def _event_from_row(r: tuple) -> Event:
+def _event_from_row(r: tuple[Any, ...]) -> Event:
     return Event(seq=r[0], kind=r[1], entity_id=r[2], room_code=r[3], payload=r[4] or {}, at=r[5],
                  console_id=r[6], username=r[7])

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterable
+from typing import Any, Mapping, Sequence
 
 import psycopg
 from psycopg import sql
 
-from .engine import connect
+from .engine import connect, first_value
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def scram_verifier(conn: psycopg.Connection, username: str, password: str) -> st
                                         b"scram-sha-256").decode()
 
 
-def _exec(conn: psycopg.Connection, stmt: Any, params: Iterable[Any] | None = None) -> Any:
+def _exec(conn: psycopg.Connection, stmt: Any, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
     return conn.execute(stmt, params)
 
 
@@ -142,7 +142,7 @@ def grant_database_access(conn: Any) -> list[str]:
     cluster-wide, so this is what keeps a training database's trainees out of live (and a live
     operator out of a training database they are not listed in)."""
     raw = _raw(conn)
-    db = raw.execute("SELECT current_database()").fetchone()[0]
+    db = first_value(raw.execute("SELECT current_database()"))
     dbi = sql.Identifier(db)
     raw.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(dbi))
     users = [r[0] for r in raw.execute(
@@ -156,7 +156,8 @@ def grant_database_access(conn: Any) -> list[str]:
 def _raw(conn: Any) -> psycopg.Connection:
     if isinstance(conn, psycopg.Connection):
         return conn
-    return conn.connection.driver_connection  # SQLAlchemy Connection -> psycopg
+    driver: psycopg.Connection = conn.connection.driver_connection  # SQLAlchemy Connection -> psycopg
+    return driver
 
 
 # definer functions in `public` consoles must never call directly (reachable only from api.*)

@@ -124,7 +124,7 @@ def _reset_sql() -> str:
     spec = importlib.util.spec_from_file_location("_cr_0010", path)
     mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    body = mod.RESET_SQL.replace("CREATE FUNCTION cr_training_reset", "CREATE OR REPLACE FUNCTION cr_training_reset")
+    body: str = mod.RESET_SQL.replace("CREATE FUNCTION cr_training_reset", "CREATE OR REPLACE FUNCTION cr_training_reset")
     body = body.replace("PERFORM pg_advisory_xact_lock(7261001);",
                         "PERFORM 1 FROM event_head FOR UPDATE;")
     return body + "\nREVOKE ALL ON FUNCTION cr_training_reset(text[]) FROM PUBLIC;\n"
@@ -179,4 +179,4 @@ def _has_rows(conn: Connection, table: str) -> bool:
 def _column_types(conn: Connection, table: str) -> dict[str, str]:
     rows = conn.execute(text("SELECT column_name, data_type FROM information_schema.columns "
                              "WHERE table_schema = current_schema() AND table_name = :t"), {"t": table})
-    return {name: dtype for name, dtype in rows}
+    return {r[0]: r[1] for r in rows}

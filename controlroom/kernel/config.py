@@ -49,15 +49,18 @@ ROLES = ("call_handler", "despatcher", "supervisor", "inspector", "trainer", "au
 def load_resource(name: str) -> dict[str, Any]:
     """Parse resources/<name>.yaml (cached: catalogues change only with a restart)."""
     with open(resource_path(f"{name}.yaml"), encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        data: dict[str, Any] = yaml.safe_load(fh)
+    return data
 
 
 def channels() -> dict[str, dict[str, Any]]:
-    return load_resource("channels")["channels"]
+    table: dict[str, dict[str, Any]] = load_resource("channels")["channels"]
+    return table
 
 
 def incident_types() -> dict[str, dict[str, Any]]:
-    return load_resource("incident_types")["incident_types"]
+    table: dict[str, dict[str, Any]] = load_resource("incident_types")["incident_types"]
+    return table
 
 
 def grade_policy() -> dict[str, Any]:
