@@ -19,10 +19,9 @@ from .services.base import Actor, ServiceContext, db_errors, to_json
 from .services.events import Event, EventService
 
 if TYPE_CHECKING:  # the services import the session's own modules: imported on first use below
-    from .banding import BandingService
-    from .paper import PaperService
     from .services.alerts import AlertService
     from .services.audit import AuditService
+    from .services.banding import BandingService
     from .services.command import CommandService
     from .services.contacts import ContactService
     from .services.despatch import DespatchService
@@ -30,6 +29,7 @@ if TYPE_CHECKING:  # the services import the session's own modules: imported on 
     from .services.handoff import HandoffService
     from .services.incidents import IncidentService
     from .services.intel import IntelService
+    from .services.paper import PaperService
     from .services.presence import PresenceService
     from .services.prompts import PromptService
     from .services.recovery import RecoveryService
@@ -146,12 +146,12 @@ class Session:
 
     @property
     def banding(self) -> BandingService:  # issue 14
-        from .banding import BandingService
+        from .services.banding import BandingService
         return self._service("banding", BandingService)
 
     @property
     def paper(self) -> PaperService:  # issue 14
-        from .paper import PaperService
+        from .services.paper import PaperService
         return self._service("paper", PaperService)
 
     @property

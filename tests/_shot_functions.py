@@ -73,7 +73,7 @@ def test_shot_workforce_dashboard(qtbot, open_as, fresh_db_url):
     from datetime import datetime, timezone
 
     from controlroom.db.engine import make_engine
-    from controlroom.demand import generate
+    from controlroom.demo.demand import generate
     from ui.workforce_dashboard import WorkforceDashboard
     engine = make_engine(fresh_db_url)
     try:

@@ -78,7 +78,7 @@ def validator(type_name: str = ROOT_TYPE, main: str = "openapi.yaml") -> jsonsch
 
 
 def _formats() -> jsonschema.FormatChecker:
-    from controlroom.eido import format_checker
+    from controlroom.exchange.eido import format_checker
     return format_checker()
 
 

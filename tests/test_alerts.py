@@ -154,7 +154,7 @@ def test_welfare_check_due_only_after_the_interval(open_as, db_url):
 
 
 def test_the_replay_shows_the_alert_queue_as_it_stood(open_as):
-    from controlroom.replay import REDUCERS, VirtualRoomState
+    from controlroom.replay.state import REDUCERS, VirtualRoomState
 
     d = open_as("despatch.north")
     cs = _north_unit(d)
@@ -176,7 +176,7 @@ def test_the_replay_shows_the_alert_queue_as_it_stood(open_as):
 
 
 def test_the_avl_simulator_can_press_the_emergency_button(db_url, open_as):
-    from controlroom.avl_sim import run
+    from controlroom.demo.avl import run
 
     watcher = open_as("super.north")
     before = {a.id for a in watcher.alerts.open()}

@@ -303,7 +303,7 @@ def test_dashboard_snapshot_reports_queue_and_demand(handler):
 
 def test_demand_generator_fills_history_with_daily_pattern_and_a_matching_rollup(fresh_db_url):
     from controlroom.db.engine import make_engine
-    from controlroom.demand import generate
+    from controlroom.demo.demand import generate
 
     engine = make_engine(fresh_db_url)
     try:

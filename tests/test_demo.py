@@ -5,8 +5,8 @@ import time
 
 import psycopg
 
-from controlroom.demo import INCIDENTS, DemoAvl, seed_demo_activity
-from controlroom.seed import DEMO_PASSWORD
+from controlroom.demo.activity import INCIDENTS, DemoAvl, seed_demo_activity
+from controlroom.demo.seed import DEMO_PASSWORD
 from controlroom.session import open_session
 
 

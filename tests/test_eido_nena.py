@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from controlroom.kernel import config
-from controlroom import eido
+from controlroom.exchange import eido
 from controlroom.errors import Conflict, InvalidInput
 from controlroom.models.incidents import STATUSES
 from controlroom.models.resources import CAPABILITIES, UNIT_STATUSES

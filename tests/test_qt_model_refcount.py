@@ -21,7 +21,7 @@ from PySide6.QtCore import QAbstractItemModel, QAbstractProxyModel, QModelIndex,
 from PySide6.QtWidgets import QAbstractItemView
 
 import ui
-from controlroom.demo import seed_demo_activity
+from controlroom.demo.activity import seed_demo_activity
 from ui import qt_workarounds
 from ui.context import ConsoleContext
 from ui.event_bridge import EventBridge

@@ -8,7 +8,7 @@ import json
 import psycopg
 import pytest
 
-from controlroom import eido, reports
+from controlroom.exchange import eido, reports
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
 from controlroom.services.qa import QA_CHECKLIST
 from tests.conftest import MK

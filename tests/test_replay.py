@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from controlroom.db.listener import Event
 from controlroom.errors import ControlRoomError, InvalidInput
-from controlroom.replay import Replayer, VirtualRoomState, live_structured
+from controlroom.replay.store import Replayer, live_structured
+from controlroom.replay.state import VirtualRoomState
 
 from .conftest import MK, OXFORD, READING
 

@@ -61,7 +61,7 @@ def _wait(pred, timeout=15.0):
 
 
 def test_one_demo_avl_per_database_and_another_console_takes_over(fresh_db_url, open_as):
-    from controlroom.demo import DemoAvl
+    from controlroom.demo.activity import DemoAvl
 
     first = DemoAvl(fresh_db_url, interval=0.3).start()   # two demo consoles, two sessions
     second = DemoAvl(fresh_db_url, interval=0.3).start()
@@ -96,7 +96,7 @@ def test_lapsed_lease_is_taken_over_and_a_live_one_is_not(fresh_db_url, open_as)
 
 
 def test_unit_booked_at_scene_is_reported_at_its_incident(fresh_db_url, open_as):
-    from controlroom.demo import DemoAvl
+    from controlroom.demo.activity import DemoAvl
     from controlroom.geo import haversine_m
 
     d = open_as("despatch.north", url=fresh_db_url)
@@ -119,7 +119,7 @@ def test_unit_booked_at_scene_is_reported_at_its_incident(fresh_db_url, open_as)
 def test_unit_en_route_drives_towards_its_incident():
     import random
 
-    from controlroom import avl_sim
+    from controlroom.demo import avl as avl_sim
     from controlroom.geo import haversine_m
 
     m = avl_sim.Mover("MK21", 52.00, -0.80, 0.0, target=(52.03, -0.77))

@@ -12,9 +12,9 @@ from psycopg import sql
 
 from controlroom.db import init_database
 from controlroom.db.training_copy import reset_training
-from controlroom.debrief import WATERMARK, build_debrief
+from controlroom.demo.debrief import WATERMARK, build_debrief
 from controlroom.errors import InvalidInput, NotPermitted, WrongDatabase
-from controlroom.scenario import ManualClock, ScenarioPlayer, list_scenarios, load_scenario
+from controlroom.demo.scenario import ManualClock, ScenarioPlayer, list_scenarios, load_scenario
 from controlroom.session import open_session
 from controlroom.db.engine import make_engine
 

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
-from controlroom.debrief import WATERMARK
-from controlroom.scenario import ManualClock
+from controlroom.demo.debrief import WATERMARK
+from controlroom.demo.scenario import ManualClock
 from controlroom.session import open_session
 from ui import ops
 from ui.context import ConsoleContext

@@ -284,7 +284,7 @@ def test_list_filters_by_area_status_and_capability(url, desk):
 
 
 def test_avl_simulator_moves_units_through_the_service(url):
-    from controlroom import avl_sim
+    from controlroom.demo import avl as avl_sim
     sql(url, "UPDATE units SET status = 'available'")
     before = dict(sql(url, "SELECT callsign, lat FROM units"))
     sent = avl_sim.run(url, units=5, rate=50, seconds=0.5, username="despatch.north", password="demo")

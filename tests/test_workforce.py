@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from controlroom import forecast as fc
-from controlroom import staffing
+from controlroom.workforce import forecast as fc
+from controlroom.workforce import staffing
 from controlroom.errors import NotPermitted
 
 
@@ -89,7 +89,7 @@ def test_mape_ignores_empty_intervals():
 @pytest.fixture(scope="module")
 def history(db_url):
     from controlroom.db.engine import make_engine
-    from controlroom.demand import generate
+    from controlroom.demo.demand import generate
     engine = make_engine(db_url)
     try:
         end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -158,7 +158,7 @@ def test_a_supervisor_publishes_the_plan_evented_and_audited(open_as, history, d
 
 
 def test_real_time_reforecast_follows_a_busier_day_than_forecast():
-    from controlroom.forecast_backtest import RT_LEADS, _real_time
+    from tools.forecast_backtest import RT_LEADS, _real_time
     day = date(2026, 1, 14)
     starts = fc.slots_between(fc.utc(day), fc.utc(day + timedelta(days=1)))
     base = np.full(len(starts), 20.0)

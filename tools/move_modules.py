@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", action="append", default=[], help="old.module:Name=other.new.module")
     ap.add_argument("--skip", action="append", default=[], help="path prefix whose files are not rewritten")
     ap.add_argument("--dry-run", action="store_true")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)
     moves = dict(m.split("=", 1) for m in args.moves)
     splits: dict[str, dict[str, str]] = {}
     for s in args.split:

@@ -69,7 +69,7 @@ def resolve_database(args: argparse.Namespace) -> str:
     args._embedded_server = server
     args._demo = not (args.training or args.no_demo)  # the embedded demo console
     if args._demo:
-        from controlroom.demo import seed_demo_activity
+        from controlroom.demo.activity import seed_demo_activity
         seed_demo_activity(owner_url)  # once per database: a live picture, not an empty room
     return server.operator_uri(db)
 
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         session = dlg.session
     ctx = ConsoleContext(session=session, bridge=EventBridge(session))
-    from controlroom.demo import DemoAvl
+    from controlroom.demo.activity import DemoAvl
     avl = DemoAvl(url).start() if args._demo and not args.no_demo_avl else None
     # A screenshot shows the default layout, not whatever this user last arranged.
     window = MainWindow(ctx, theme=args.theme, restore=not args.screenshot)

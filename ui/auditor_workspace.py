@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDateTimeEdit, QDoubleSpinB
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError
-from controlroom.reports import local
+from controlroom.exchange.reports import local
 from controlroom.services.qa import OUTCOMES, QA_CHECKLIST
 
 from .proxy_models import SourceDataProxy

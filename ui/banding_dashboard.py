@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.banding import BandRow, to_csv
+from controlroom.services.banding import BandRow, to_csv
 
 from . import palette
 from .context import ConsoleContext

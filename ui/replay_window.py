@@ -17,8 +17,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
                                QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.replay import Replayer, VirtualRoomState
-from controlroom.replay_report import segment_report
+from controlroom.replay.store import Replayer
+from controlroom.replay.state import VirtualRoomState
+from controlroom.replay.report import segment_report
 from controlroom.kernel.roles import PERMISSIONS
 
 from . import palette

@@ -1,4 +1,4 @@
-"""Write controlroom.reports HTML as a paged A4 PDF (Qt), with an optional diagonal watermark."""
+"""Write controlroom.exchange.reports HTML as a paged A4 PDF (Qt), with an optional diagonal watermark."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,8 +6,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from controlroom.debrief import ExpectationResult, _mmss, describe
-from controlroom.scenario import Fired, Scenario, format_time
+from controlroom.demo.debrief import ExpectationResult, _mmss, describe
+from controlroom.demo.scenario import Fired, Scenario, format_time
 from controlroom.services.training import QUIET_KINDS, TimelineEntry
 
 from . import palette

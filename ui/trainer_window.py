@@ -11,9 +11,9 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QFileDialog, QHBoxLayout
                                QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.debrief import Debrief, build_debrief
+from controlroom.demo.debrief import Debrief, build_debrief
 from controlroom.errors import ControlRoomError
-from controlroom.scenario import SPEEDS, ScenarioPlayer, format_time, list_scenarios, load_scenario
+from controlroom.demo.scenario import SPEEDS, ScenarioPlayer, format_time, list_scenarios, load_scenario
 from controlroom.services.training import TimelineEntry
 
 from . import palette

@@ -5,7 +5,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.scenario import format_time
+from controlroom.demo.scenario import format_time
 
 from . import palette
 from .context import ConsoleContext

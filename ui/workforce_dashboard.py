@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from controlroom.forecast import HORIZONS
+from controlroom.workforce.forecast import HORIZONS
 
 from .context import ConsoleContext
 from .ops import run_op

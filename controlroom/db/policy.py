@@ -42,7 +42,7 @@ def sync_despatch_policy(conn: Any) -> None:
 
 def policy_values() -> dict[str, Any]:
     """Everything the API functions read, from the catalogues (keys = policy.key)."""
-    from ..gazetteer import urban_towns
+    from ..geo.gazetteer import urban_towns
 
     grades = config.grade_policy()
     standards = config.load_resource("standards")

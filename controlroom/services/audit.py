@@ -54,7 +54,7 @@ class AuditService(QaMixin):
     def verify(self, *, batch: int = 20_000) -> VerifyResult:
         """Re-walk the whole chain: each row's hash and its link to the previous row (auditors;
         the database refuses anyone else the audit_log). For a check against the head anchored
-        outside the database, see `python -m controlroom.audit verify`."""
+        outside the database, see `python -m controlroom.services.audit_anchor verify`."""
         self.ctx.require("audit.read", entity="audit_log", what="verify the audit trail")
         prev, checked, after = GENESIS, 0, 0
         with self.ctx.read() as conn:

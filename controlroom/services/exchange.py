@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from .. import eido, reports
+from ..exchange import eido, reports
 from ..kernel.errors import InvalidInput
 from .base import ServiceContext, Tx, to_json
 from .exchange_import import Importer, PartnerIncidentView, partner_view

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from .. import eido, eido_import
+from ..exchange import eido, eido_import
 from ..kernel.errors import InvalidInput
-from ..gazetteer import is_rural
+from ..geo.gazetteer import is_rural
 from .base import ServiceContext, Tx
 from .incident_sql import local_time
 from .incidents import FLAG_NAMES, IncidentService, target_minutes

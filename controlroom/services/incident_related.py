@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 
 from ..kernel.errors import InvalidInput
-from ..gazetteer import parse_latlon
+from ..geo.gazetteer import parse_latlon
 from ..geo import search as location_search
 from ..geo import validate_latlon
 from .incident_views import PlaceView, RelatedIncident, RelatedView

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 
 from ..kernel import config
 from ..kernel.errors import Conflict, InvalidInput, NotPermitted
-from ..gazetteer import address_mismatch, names_place
+from ..geo.gazetteer import address_mismatch, names_place
 from ..models import Incident, IncidentLog
 from .base import ServiceContext
 from .incident_lifecycle import LifecycleMixin

@@ -1,7 +1,7 @@
 """Workforce demand forecasting (strategy §7.8, §8.2): contacts per channel per 15 minutes at the
 long (15 months), medium (12 weeks), short (4 weeks) and real-time horizons, staff required per
 line with Erlang C, compared with the rostered staff. Reads only (contact history and the roster);
-the model is described in controlroom/forecast.py, the staffing in controlroom/staffing.py.
+the model is described in controlroom/workforce/forecast.py, the staffing in controlroom/workforce/staffing.py.
 """
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
-from .. import forecast as fc
-from .. import staffing
+from ..workforce import forecast as fc
+from ..workforce import staffing
 from ..kernel.errors import InvalidInput
 from .base import ServiceContext
 from .validate import code_field
@@ -128,7 +128,7 @@ class WorkforceService:
         span = self.history_range()
         if span is None:
             raise InvalidInput("There is no contact history to forecast from yet "
-                               "(python -m controlroom.demand fills the demo's).", field="week_start")
+                               "(python -m controlroom.demo.demand fills the demo's).", field="week_start")
         last_day = fc.local_day(span[1])  # history is complete up to this day's London midnight
         if week_start is None:  # the last complete week, so the actual line is there to compare
             week_start = last_day - timedelta(days=7)

@@ -27,7 +27,7 @@ def main(url: str, seconds: float, settings_dir: str) -> int:
     from PySide6.QtWidgets import QApplication
 
     import ui  # noqa: F401  (the binding workarounds, unless CONTROLROOM_QT_WORKAROUNDS=off)
-    from controlroom.scenario import ScenarioPlayer, load_scenario
+    from controlroom.demo.scenario import ScenarioPlayer, load_scenario
     from controlroom.session import open_session
     from ui import qt_workarounds
     from ui.context import ConsoleContext

@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from controlroom.db.engine import make_engine
-from controlroom.demand import generate
+from controlroom.demo.demand import generate
 
 from .baselines import report
 

@@ -11,10 +11,10 @@ import numpy as np
 import psycopg
 import pytest
 
-from controlroom import forecast as fc
+from controlroom.workforce import forecast as fc
 from controlroom.db.engine import make_engine
-from controlroom.demand import generate
-from controlroom.forecast_backtest import backtest
+from controlroom.demo.demand import generate
+from tools.forecast_backtest import backtest
 
 pytestmark = pytest.mark.perf
 

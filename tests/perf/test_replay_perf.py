@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from controlroom.db.engine import libpq_url
-from controlroom.replay import Replayer
+from controlroom.replay.store import Replayer
 
 N_EVENTS = 100_000
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 from tools.bench.common import load_average
-from controlroom.scenario import ScenarioPlayer, load_scenario
+from controlroom.demo.scenario import ScenarioPlayer, load_scenario
 from controlroom.session import open_session
 
 from ..test_training import _fresh_training_db

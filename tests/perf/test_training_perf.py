@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from controlroom.scenario import ManualClock, ScenarioPlayer, load_scenario
+from controlroom.demo.scenario import ManualClock, ScenarioPlayer, load_scenario
 from controlroom.session import open_session
 
 from ..test_training import _fresh_training_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from controlroom import audit as anchors
+from controlroom.services import audit_anchor as anchors
 from controlroom.services.audit import GENESIS, row_hash
 
 from ..conftest import MK

@@ -106,7 +106,7 @@ def downgrade() -> None:
 
 
 # The hourly rollup follows every single-row write (receive, answer, abandon, …) by trigger, so the
-# dashboards never scan history. Bulk loaders (controlroom.demand) set controlroom.bulk_load = on,
+# dashboards never scan history. Bulk loaders (controlroom.demo.demand) set controlroom.bulk_load = on,
 # skip the trigger and rebuild the rollup for their range with one GROUP BY.
 ROLLUP_SQL = r"""
 CREATE FUNCTION cr_contacts_rollup_add(c contacts, sgn integer) RETURNS void LANGUAGE sql AS $$

@@ -2,7 +2,7 @@
 15-minute intervals (and per day), beside the noise floor (the generator's own true intensity
 scored the same way: no forecast of this history can do better on average).
 
-    python -m controlroom.forecast_backtest --database-url URL   (after python -m controlroom.demand --days 1200)
+    python -m tools.forecast_backtest --database-url URL   (after python -m controlroom.demo.demand --days 1200)
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from datetime import date, datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection
 
-from . import demand
-from . import forecast as fc
-from . import staffing
-from .services.workforce import forecast_channel, interval_counts
+from controlroom.demo import demand
+from controlroom.workforce import forecast as fc
+from controlroom.workforce import staffing
+from controlroom.services.workforce import forecast_channel, interval_counts
 
 # horizon -> (window days, origins back from the end of history, step between origins in days)
 WINDOWS = {"long": (456, 1, 0), "medium": (84, 3, 28), "short": (28, 4, 28), "real_time": (28, 1, 0)}
@@ -109,12 +109,12 @@ def backtest(conn: Connection, *, end: date, gen_end: datetime, lines: tuple[str
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m controlroom.forecast_backtest", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m tools.forecast_backtest", description=__doc__.splitlines()[0])
     p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"))
     p.add_argument("--lines", default="999,101")
     args = p.parse_args(argv)
     from sqlalchemy import text
-    from .db.engine import make_engine
+    from controlroom.db.engine import make_engine
     engine = make_engine(args.database_url)
     try:
         with engine.connect() as conn:

@@ -11,8 +11,8 @@ from typing import Any, Mapping
 
 from sqlalchemy import Connection, text
 
-from .kernel import config
-from .kernel.errors import InvalidInput
+from ..kernel import config
+from ..kernel.errors import InvalidInput
 
 FLAGS = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 # incident_log kinds written by an import: their content travels in the carried components instead.

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from .kernel import config
+from ..kernel import config
 from .eido_record import component_id, ts
 
 EIDO_VERSION = "1.0"

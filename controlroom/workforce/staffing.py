@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .kernel import config
+from ..kernel import config
 from .forecast import LONDON
 
 INTERVAL_S = 900

@@ -5,7 +5,7 @@ import html
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
 
-from .replay import VirtualRoomState
+from .state import VirtualRoomState
 
 
 def _t(at: Optional[datetime]) -> str:

@@ -18,11 +18,11 @@ from typing import Any, Callable, Iterator, Optional
 
 from sqlalchemy import Engine, text
 
-from .db.engine import make_engine
-from .db.listener import Event
-from .kernel.errors import InvalidInput
-from .replay import VirtualRoomState, normalise_incident, normalise_unit
-from .services.base import db_errors
+from ..db.engine import make_engine
+from ..db.listener import Event
+from ..kernel.errors import InvalidInput
+from .state import VirtualRoomState, normalise_incident, normalise_unit
+from ..services.base import db_errors
 
 EVENTS_SQL = ("SELECT seq, kind, entity_id, room_code, payload, at, console_id, username FROM events "
               "WHERE seq > %(a)s AND seq <= %(b)s ORDER BY seq")

@@ -19,11 +19,11 @@ from typing import Any
 import jsonschema
 from sqlalchemy import Connection, text
 
-from .kernel import config
+from ..kernel import config
 from .eido_export import EXTENSIONS, UK_NAMESPACE, UK_PREFIX, carry, to_nena
 from .eido_record import (DEFAULT_AGENCY, FLAGS, IMPORT_LOG_KINDS, agency_of, build_local, component_id,
-                          incident_types_for, tracking_id, ts)
-from .kernel.errors import InvalidInput
+    incident_types_for, tracking_id, ts)
+from ..kernel.errors import InvalidInput
 
 __all__ = ["AGENCY_ID", "AGENCY_NAME", "FLAGS", "IMPORT_LOG_KINDS", "EXTENSIONS", "UK_NAMESPACE", "UK_PREFIX",
            "agency_of", "build_document", "build_record", "component_id", "incident_types_for", "parse",

@@ -8,8 +8,8 @@ import csv
 import functools
 import re
 
-from .kernel import config
-from .geo import haversine_m
+from ..kernel import config
+from . import haversine_m
 
 # "51.752, -1.2577", "51.752 -1.2577", "51.752;-1.2577" (lat first, as phones and maps give it)
 _LATLON = re.compile(r"^\s*([-+]?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*([-+]?\d{1,3}(?:\.\d+)?)\s*$")

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, Iterable
 
 from .scenario import Scenario, format_time
-from .services.training import TimelineEntry
+from ..services.training import TimelineEntry
 
 WATERMARK = "TRAINING — NOT A LIVE RECORD"
 

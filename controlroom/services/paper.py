@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from .kernel.errors import InvalidInput
-from .services.base import ServiceContext
-from .services.validate import int_id, text_field, time_field
-from .services.views import view_from
+from ..kernel.errors import InvalidInput
+from .base import ServiceContext
+from .validate import int_id, text_field, time_field
+from .views import view_from
 
 LONDON = ZoneInfo("Europe/London")
 

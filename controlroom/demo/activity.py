@@ -6,7 +6,7 @@ allocated) plus queued contacts, once per database (meta key 'demo_activity'). E
 through the same services a console uses, so events, audit rows and the hash chain are real.
 
 `DemoAvl` keeps the demo units' AVL fresh while a demo console is open: available units patrol
-(movement from controlroom.avl_sim), the rest re-report where they are, so nothing goes stale-grey.
+(movement from controlroom.demo.avl), the rest re-report where they are, so nothing goes stale-grey.
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from typing import Any, Callable
 
 from sqlalchemy import text
 
-from . import avl_sim
-from .db.engine import make_engine
-from .kernel.errors import ControlRoomError
+from . import avl as avl_sim
+from ..db.engine import make_engine
+from ..kernel.errors import ControlRoomError
 from .seed import DEMO_PASSWORD
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def seed_demo_activity(url: str) -> int:
 
 
 def _seed(url: str) -> int:
-    from .session import open_session
+    from ..session import open_session
 
     sessions: dict[str, Any] = {}
 
@@ -212,7 +212,7 @@ class DemoAvl:
     def _open(self) -> Any:
         if self._factory is not None:
             return self._factory()
-        from .session import open_session
+        from ..session import open_session
         return open_session(self.url, self.username, self.password, f"DEMO-AVL-{os.getpid()}")
 
     def _run(self) -> None:

@@ -1,6 +1,6 @@
 """Demand history generator: fills `contacts` with realistic past contacts for dashboards/forecasting.
 
-    python -m controlroom.demand --days 365 [--database-url URL] [--scale 1.0]
+    python -m controlroom.demo.demand --days 365 [--database-url URL] [--scale 1.0]
 
 Everything is generated inside PostgreSQL (generate_series + random(), one INSERT … SELECT per
 month), so a year (≈ 2.2 M contacts) loads in about a minute. Pattern: a daily curve (quiet before
@@ -19,8 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, Engine, text
 
-from .kernel import config
-from .db.engine import make_engine
+from ..kernel import config
+from ..db.engine import make_engine
 
 # Contacts per day at the end of the period (about 6,000/day: the size of a large force's demand).
 DAILY = {"999": 1500, "999-text": 8, "101": 1700, "switchboard": 600, "direct": 300, "alarm": 150,
@@ -160,7 +160,7 @@ def generate(engine: Engine, *, days: int, end: datetime | None = None, scale: f
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m controlroom.demand", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m controlroom.demo.demand", description=__doc__.splitlines()[0])
     p.add_argument("--days", type=int, default=365)
     p.add_argument("--scale", type=float, default=1.0, help="multiply every channel's volume")
     p.add_argument("--database-url", default=os.environ.get("CONTROLROOM_DATABASE_URL"))

@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import yaml
 
-from .kernel.config import resource_path
-from .kernel.errors import ControlRoomError, InvalidInput
+from ..kernel.config import resource_path
+from ..kernel.errors import ControlRoomError, InvalidInput
 
 log = logging.getLogger(__name__)
 SCENARIOS = resource_path("scenarios")
@@ -343,10 +343,10 @@ class ScenarioPlayer:
 
 
 def run_cli(argv: list[str] | None = None) -> int:
-    """`python -m controlroom.scenario URL NAME [--speed 16]`: play a scenario as the trainer."""
+    """`python -m controlroom.demo.scenario URL NAME [--speed 16]`: play a scenario as the trainer."""
     import argparse
 
-    from .session import open_session
+    from ..session import open_session
     p = argparse.ArgumentParser(description=run_cli.__doc__)
     p.add_argument("url")
     p.add_argument("scenario")

@@ -8,7 +8,7 @@ from html import escape
 from typing import Any, Iterable, Mapping
 from zoneinfo import ZoneInfo
 
-from .kernel import config
+from ..kernel import config
 
 LONDON = ZoneInfo("Europe/London")
 THRIVE = ("threat", "harm", "risk", "investigation", "vulnerability", "engagement")

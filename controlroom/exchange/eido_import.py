@@ -14,9 +14,9 @@ from typing import Any, Iterator
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 
-from .kernel import config
+from ..kernel import config
 from .eido_export import EXTENSIONS, registries
-from .kernel.errors import InvalidInput
+from ..kernel.errors import InvalidInput
 
 GML_POS = "{http://www.opengis.net/gml}pos"
 CIVIC = "{urn:ietf:params:xml:ns:pidf:geopriv10:civicAddr}civicAddress"

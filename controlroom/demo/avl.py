@@ -1,6 +1,6 @@
 """AVL simulator: moves units along plausible paths through `session.units.update_position`.
 
-    python -m controlroom.avl_sim --units 40 --rate 20 [--database-url URL] [--seconds 60]
+    python -m controlroom.demo.avl --units 40 --rate 20 [--database-url URL] [--seconds 60]
 
 Units drive at about 13 m/s: those near a motorway/A-road (maps/roads.geojson) follow it, the rest
 wander with a persistent heading (a random walk that turns gently, like a patrol), staying inside
@@ -19,11 +19,11 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .kernel.config import maps_path
-from .kernel.errors import ControlRoomError
-from .geo import haversine_m
+from ..kernel.config import maps_path
+from ..kernel.errors import ControlRoomError
+from ..geo import haversine_m
 
-log = logging.getLogger("controlroom.avl_sim")
+log = logging.getLogger("controlroom.demo.avl")
 SPEED_MPS = 13.0
 M_PER_DEG_LAT = 111_200.0
 
@@ -111,7 +111,7 @@ def make_movers(units, roads, rng: random.Random) -> list[Mover]:
 
 def run(url: str, *, units: int, rate: float, seconds: float | None, username: str, password: str,
         seed: int = 6, emergency_every: float | None = None) -> int:
-    from .session import open_session
+    from ..session import open_session
 
     rng = random.Random(seed)
     session = open_session(url, username, password, f"AVL-{os.getpid()}")
@@ -168,7 +168,7 @@ def run(url: str, *, units: int, rate: float, seconds: float | None, username: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m controlroom.avl_sim", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m controlroom.demo.avl", description=__doc__.splitlines()[0])
     p.add_argument("--units", type=int, default=40, help="how many units to move")
     p.add_argument("--rate", type=float, default=20.0, help="position fixes per second, all units together")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: run until Ctrl+C)")
@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--units and --rate must be positive")
     url = args.database_url
     if not url:
-        from .db import init_database
-        from .db.embedded import start_embedded
+        from ..db import init_database
+        from ..db.embedded import start_embedded
         url = start_embedded().get_uri("controlroom")  # type: ignore[attr-defined]
         init_database(url, demo=True)
         args.password = args.password or "demo"

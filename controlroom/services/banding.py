@@ -17,9 +17,9 @@ from typing import Any, Optional
 
 from sqlalchemy import text
 
-from .kernel import config
-from .kernel.errors import InvalidInput
-from .services.base import ServiceContext
+from ..kernel import config
+from ..kernel.errors import InvalidInput
+from .base import ServiceContext
 
 PERIODS = ("hour", "day", "month")
 

@@ -1,7 +1,7 @@
 """The audit chain's head, anchored outside the database (issue 19: evidence cannot be wiped).
 
-    python -m controlroom.audit anchor --database-url URL [--file /var/log/controlroom/anchors.jsonl | --syslog]
-    python -m controlroom.audit verify --database-url URL --file /var/log/controlroom/anchors.jsonl
+    python -m controlroom.services.audit_anchor anchor --database-url URL [--file /var/log/controlroom/anchors.jsonl | --syslog]
+    python -m controlroom.services.audit_anchor verify --database-url URL --file /var/log/controlroom/anchors.jsonl
 
 The hash chain proves that rows were not changed *relative to each other*; someone with full
 control of the database (a DBA, a stolen superuser) could still rewrite every row from some
@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import psycopg
 
-from .services.audit import GENESIS, row_hash
+from .audit import GENESIS, row_hash
 
 HEAD_SQL = ("SELECT current_database(), (SELECT hash FROM audit_log ORDER BY id LIMIT 1), "
             "id, hash, at FROM audit_log ORDER BY id DESC LIMIT 1")
@@ -121,7 +121,7 @@ def verify(conn: psycopg.Connection, anchors: Iterable[dict[str, Any]], *, batch
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m controlroom.audit")
+    p = argparse.ArgumentParser(prog="python -m controlroom.services.audit_anchor")
     sub = p.add_subparsers(dest="cmd", required=True)
     for name in ("anchor", "verify"):
         s = sub.add_parser(name)
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.database_url:
         p.error("--database-url (or CONTROLROOM_DATABASE_URL) is required")
-    from .db.__main__ import connect_interactive
-    from .db.engine import has_password
+    from ..db.__main__ import connect_interactive
+    from ..db.engine import has_password
     if has_password(args.database_url):
         p.error("put no password in the URL: use a passfile, a service file or the prompt")
     with connect_interactive(args.database_url) as conn:

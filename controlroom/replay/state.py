@@ -6,7 +6,8 @@ what a console shows: open incidents (grade, status, timers, firearms/major flag
 talk groups and command chain, every unit (status, position, incident, talk group) and which room
 owns each area. Entity dicts are replaced, never mutated, so a snapshot is a shallow copy.
 
-The Replayer (loading events and snapshots from the database) lives in `replay_store.py`.
+The Replayer (loading events and snapshots from the database) lives in `store.py`; this module
+imports nothing of the database.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Optional, Protocol
 
-from .services.views import parse_ts
+from ..services.views import parse_ts
 
 INCIDENT_KEYS = (
     "id", "urn", "channel", "incident_type", "summary", "lat", "lon", "address", "area_code",
@@ -323,7 +324,5 @@ REDUCERS: dict[str, Reducer] = {
 # Whole families outside the room state (contacts queue, training control): known, not counted.
 IGNORED_PREFIXES = ("contact.", "training.", "exercise.", "room.fallback", "qa.", "records.")
 
-from .replay_store import Replayer, live_structured  # noqa: E402  (the DB side; imports this module)
-
-__all__ = ["VirtualRoomState", "Replayer", "live_structured", "REDUCERS", "normalise_incident", "normalise_unit", "incident_record",
+__all__ = ["VirtualRoomState", "REDUCERS", "normalise_incident", "normalise_unit", "incident_record",
            "unit_record", "chain_record"]

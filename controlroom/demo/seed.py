@@ -8,9 +8,9 @@ from typing import Any
 from shapely.geometry import Point, shape
 from sqlalchemy import Connection, text
 
-from .kernel.config import maps_path
-from .geo import load_shipped_areas
-from .services.base import to_json
+from ..kernel.config import maps_path
+from ..geo import load_shipped_areas
+from ..services.base import to_json
 
 ROOMS = [("north", "North control room", "Milton Keynes"), ("south", "South control room", "Abingdon")]
 
@@ -51,7 +51,7 @@ PARTNER_GROUPS = [
 
 def seed_reference(conn: Connection, *, rng_seed: int = 42) -> None:
     """Rooms, areas, users, units and talk groups (the reference data training copies too)."""
-    from .db.roles import _raw, create_operator
+    from ..db.roles import _raw, create_operator
 
     for code, name, site in ROOMS:
         conn.execute(text("INSERT INTO rooms (code, name, site) VALUES (:c, :n, :s)"),
