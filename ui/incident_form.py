@@ -9,7 +9,6 @@ so a save can never keep the old pin under a new place name.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -98,18 +97,16 @@ class IncidentForm(LocationMixin, QWidget):
 
     def _despatch_tab(self) -> None:
         try:
-            factory = importlib.import_module("ui.despatch_tab").make_despatch_tab
-        except (ImportError, AttributeError):
-            return  # despatch is an optional part of this build
-        try:
-            self.despatch = factory(self.ctx)
+            from ui.despatch_tab import make_despatch_tab
+            self.despatch = make_despatch_tab(self.ctx)
             self.tabs.addTab(tabs.any_way_scroller(self.despatch), "Despatch")
         except Exception as exc:  # a broken tab must not take the form down
             self.tabs.addTab(QLabel(f"Despatch not available: {exc}"), "Despatch")
 
     def _procedure_tab(self) -> None:  # issue 23: the guidance for this incident's type and flags
         try:
-            tab = importlib.import_module("ui.reference_procedure").make_procedure_tab(self.ctx, self)
+            from ui.reference_procedure import make_procedure_tab
+            tab = make_procedure_tab(self.ctx, self)
         except Exception as exc:  # a broken tab must not take the form down
             tab = QLabel(f"Procedure not available: {exc}")
         self.tabs.addTab(tab, "Procedure")

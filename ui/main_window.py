@@ -1,8 +1,6 @@
 """The console's main window: docks for every panel around the map, command line, status bar."""
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -89,18 +87,13 @@ class MainWindow(QMainWindow):
             self.detach_map_action.blockSignals(True)
             self.detach_map_action.setChecked(self.detacher.map_detached)
             self.detach_map_action.blockSignals(False)
-        with contextlib.suppress(ImportError):  # issue 12: blank the console after idle time
-            importlib.import_module("ui.idle_lock").install_idle_lock(self)
+        from ui.idle_lock import install_idle_lock  # issue 12: blank the console after idle time
+        install_idle_lock(self)
 
     # -- building --------------------------------------------------------------------------------
     def _training_band(self) -> QWidget | None:
-        try:
-            return importlib.import_module("ui.training_band").make_training_band(self.ctx)
-        except ModuleNotFoundError:
-            from .panels import placeholder
-            band = placeholder("TRAINING — exercise data only, never live")
-            band.setObjectName("trainingBand")
-            return band
+        from ui.training_band import make_training_band
+        return make_training_band(self.ctx)
 
     def _add_dock(self, spec: panels.PanelSpec) -> None:
         widget = panels.build(spec, self.ctx)

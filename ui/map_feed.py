@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Iterable
 
 from PySide6.QtCore import QObject, QTimer
-from sqlalchemy import text
 
 from ui.ops import run_op
 
@@ -21,8 +20,6 @@ log = logging.getLogger(__name__)
 STALE_AFTER = timedelta(seconds=60)
 STALE_CHECK_MS = 5000
 RETRY_MS = 5000
-UNITS_SQL = ("SELECT callsign, capabilities, area_code, status, lat, lon, position_at, incident_id "
-             "FROM units ORDER BY callsign")
 INCIDENT_KEYS = frozenset({"id", "urn", "lat", "lon", "status"})
 
 
@@ -86,14 +83,7 @@ class MapFeed(QObject):
 
     @staticmethod
     def _read_units(session: Any) -> list[dict[str, Any]]:
-        try:
-            service = session.units
-        except (ModuleNotFoundError, AttributeError):  # issue 6's UnitService not in this build
-            service = None
-        if service is not None and callable(getattr(service, "list", None)):
-            return [_as_dict(u) for u in service.list()]
-        with session.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(text(UNITS_SQL)).mappings()]
+        return [_as_dict(u) for u in session.units.list()]
 
     def _loaded(self, result: tuple[list[dict[str, Any]], list[Any]]) -> None:
         units, incidents = result
