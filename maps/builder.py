@@ -15,14 +15,14 @@ from folium.template import Template
 from shapely.geometry import Point, shape
 from shapely.ops import polylabel
 
-from ui import palette
+from controlroom.kernel import palette
 
 MAPS_DIR = Path(__file__).resolve().parent
 API_JS = MAPS_DIR / "map_api.js"
 OVERLAYS = ("Areas", "Motorways", "Units", "Incidents", "AVL trails")
 LABEL_PANE = "crmapLabels"  # above polygons and roads, below unit and incident markers
 
-# Map-only neutrals (not status colours, so not in ui.palette): background, roads, label ink.
+# Map-only neutrals (not status colours, so not in controlroom.kernel.palette): background, roads, label ink.
 MAP_BACKGROUND = "#eceee8"
 MAP_BACKGROUND_TRAINING = "#f6e3e1"
 ROAD_COLOUR = "#4a4f57"

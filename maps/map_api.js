@@ -150,7 +150,7 @@
     return '<b>' + esc(d.urn || ('#' + d.id)) + '</b> ' + esc(d.grade || '') + ' ' + esc(d.type || '') +
       '<br>' + esc(statusLabel(cfg.incidentStatusLabels, d.status)) + (d.summary ? '<br>' + esc(d.summary) : '');
   }
-  function statusLabel(labels, code) {  // the one home is ui/palette.py; an unknown code reads as words
+  function statusLabel(labels, code) {  // the one home is controlroom/kernel/palette.py; an unknown code reads as words
     return (labels || {})[code] || String(code || '').replace(/_/g, ' ');
   }
   function upsertIncident(d) {

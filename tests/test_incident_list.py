@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from controlroom.services.views import IncidentView
-from ui import palette
+from controlroom.kernel import palette
 from ui.command_line import CommandLine
 from ui.context import ConsoleContext
 from ui.event_bridge import EventBridge

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from controlroom.session import open_session
 from maps import cache
 from tests.conftest import MK, OXFORD, READING
-from ui import palette
+from controlroom.kernel import palette
 from ui.context import ConsoleContext
 from ui.event_bridge import EventBridge
 from ui.map_panel import make_panel

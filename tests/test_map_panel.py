@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QEvent
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
-from ui import palette
+from controlroom.kernel import palette
 from ui.map_panel import FLUSH_INTERVAL_MS, MapPanel
 
 AREAS = MAPS_DIR / "areas.geojson"

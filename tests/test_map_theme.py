@@ -8,7 +8,7 @@ from tests import qt_env  # noqa: F401  (headless Qt/Chromium settings, before P
 import pytest
 from PySide6.QtCore import QEvent
 
-from ui import palette
+from controlroom.kernel import palette
 from ui.map_panel import MapPanel
 
 

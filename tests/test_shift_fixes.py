@@ -32,7 +32,7 @@ def test_ungraded_incident_counts_down_to_being_graded():
 
     from controlroom.kernel import config
     from controlroom.services.views import IncidentView
-    from ui import palette
+    from controlroom.kernel import palette
     from ui.incident_model import COL, IncidentTableModel
 
     t0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from controlroom.kernel.config import RESOURCES
-from ui import palette
+from controlroom.kernel import palette
 
 AA = 4.5
 THEMES = ("light", "dark")

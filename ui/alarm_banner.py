@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QLabel, QMessageBox, Q
 from controlroom.errors import ControlRoomError
 from controlroom.services.alerts import AlertView
 
-from . import palette
+from controlroom.kernel import palette
 from .alerts import AlertStore, Sounder, describe
 from .ops import run_op
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QLabel, QPushButto
 from controlroom.errors import ControlRoomError
 from controlroom.services.alerts import AlertView
 
-from . import palette
+from controlroom.kernel import palette
 from .alerts import AlertStore
 from .ops import run_op
 from .table_model import RowTableModel

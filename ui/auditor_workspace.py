@@ -20,7 +20,7 @@ from controlroom.exchange.reports import local
 from controlroom.services.qa import OUTCOMES, QA_CHECKLIST
 
 from .proxy_models import SourceDataProxy
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 

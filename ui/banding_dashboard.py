@@ -17,7 +17,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.banding import BandRow, to_csv
 
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 

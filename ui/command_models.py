@@ -12,7 +12,7 @@ from controlroom.services.command_views import (CommandView, DecisionView, comma
                                                 row_view)
 from controlroom.services.views import parse_ts
 
-from . import palette
+from controlroom.kernel import palette
 
 CHAIN_EVENTS = ("command.firearms_accepted", "command.role_assigned", "command.major_declared")
 

@@ -16,7 +16,7 @@ from controlroom.services.command_views import (METHANE_FIELDS, NDM_STAGES, ROLE
                                                 CommandView, MethaneView, format_methane, row_view)
 
 from . import commands_command  # noqa: F401  (registers FA, ACK on the command line)
-from . import palette
+from controlroom.kernel import palette
 from .command_models import DecisionModel, UnderCommandModel, local_time
 from .ops import run_op
 

@@ -17,7 +17,7 @@ from controlroom.services.contacts import THRIVE_KEYS, ContactView, contact_view
 
 from .proxy_models import SourceDataProxy
 from .table_model import bold_font
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 

@@ -10,7 +10,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.views import parse_ts
 
-from . import palette
+from controlroom.kernel import palette
 
 ASSIGNED_COLUMNS = ("Callsign", "Status", "Assigned", "At scene", "By")
 

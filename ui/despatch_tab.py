@@ -21,7 +21,7 @@ from controlroom.models.resources import CAPABILITIES
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
 from .commands_despatch import eta_text
 from .table_model import RowTableModel
-from . import palette
+from controlroom.kernel import palette
 from .despatch_assigned import AssignedModel, ClearDialog, assigned_row, id_of
 from .ops import run_op
 

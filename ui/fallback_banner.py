@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from . import palette
+from controlroom.kernel import palette
 from .ops import run_op
 
 if TYPE_CHECKING:

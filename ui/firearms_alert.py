@@ -12,7 +12,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 from controlroom.errors import ControlRoomError
 from controlroom.services.views import parse_ts
 
-from . import palette
+from controlroom.kernel import palette
 from .ops import run_op
 
 if TYPE_CHECKING:

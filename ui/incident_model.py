@@ -11,7 +11,7 @@ from controlroom.kernel import config
 from controlroom.services.views import IncidentView, view_from
 
 from .table_model import RowTableModel
-from . import palette
+from controlroom.kernel import palette
 from .proxy_models import SourceDataProxy
 
 COLUMNS = ("URN", "Grade", "Countdown", "Type", "Location", "Area", "Room", "Status", "Units", "Flags")

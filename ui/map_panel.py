@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
-from ui import palette
+from controlroom.kernel import palette
 from ui.base_map import base_map_layers
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.presence import describe_others
 
-from . import palette
+from controlroom.kernel import palette
 from .ops import run_op
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.kernel.roles import allowed
 
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 

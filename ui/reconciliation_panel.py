@@ -16,7 +16,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 from controlroom.services.handoff import ReconItem
 
 from .proxy_models import SourceDataProxy
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 

@@ -14,7 +14,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.reference import RefDocumentView, RefVersionView
 
-from . import palette
+from controlroom.kernel import palette
 
 
 def snippet_html(segments: tuple[tuple[str, bool], ...]) -> str:

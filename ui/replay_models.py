@@ -6,7 +6,7 @@ from typing import Any, Optional
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from . import palette
+from controlroom.kernel import palette
 
 COLUMNS = ("URN", "Grade", "Status", "Room", "Type", "Units", "Summary")
 IdRole = Qt.UserRole + 2

@@ -22,7 +22,7 @@ from controlroom.replay.state import VirtualRoomState
 from controlroom.replay.report import segment_report
 from controlroom.kernel.roles import PERMISSIONS
 
-from . import palette
+from controlroom.kernel import palette
 from .command_line import COMMANDS
 from .ops import run_op
 from .replay_models import IdRole, ReplayIncidentModel

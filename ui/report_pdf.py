@@ -6,7 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QPageLayout, QPageSize, QPainter, QPdfWriter, QTextDocument
 
-from .palette import TRAINING_BAND
+from controlroom.kernel.palette import TRAINING_BAND
 
 DPI = 150
 FOOTER = 40  # px at DPI kept free at the bottom of each page for the page number

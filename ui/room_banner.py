@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushBu
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from .ops import run_op
-from .palette import COUNTDOWN_BREACH, ROOM_LABELS, room_colour
+from controlroom.kernel.palette import COUNTDOWN_BREACH, ROOM_LABELS, room_colour
 
 if TYPE_CHECKING:
     from controlroom.services.events import Event

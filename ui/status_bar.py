@@ -10,7 +10,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.kernel.roles import ROLE_LABELS
 
-from .palette import COUNTDOWN_BREACH, ROOM_LABELS
+from controlroom.kernel.palette import COUNTDOWN_BREACH, ROOM_LABELS
 from .room_banner import RoomsIndicator
 
 if TYPE_CHECKING:

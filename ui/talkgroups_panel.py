@@ -20,7 +20,7 @@ from controlroom.services.talkgroups import (PoolStatus, TalkGroupView, armed_wa
                                              pool_warning, view_of)
 
 from .proxy_models import SourceDataProxy
-from . import palette
+from controlroom.kernel import palette
 from .command_line import COMMANDS
 from .ops import run_op
 

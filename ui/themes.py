@@ -5,7 +5,7 @@ from PySide6.QtWidgets import QApplication
 
 from controlroom.kernel.config import resource_path
 
-from . import palette
+from controlroom.kernel import palette
 
 THEMES = {"light": "Day (light)", "dark": "Night shift (dark)"}
 

@@ -10,7 +10,7 @@ from controlroom.demo.debrief import ExpectationResult, _mmss, describe
 from controlroom.demo.scenario import Fired, Scenario, format_time
 from controlroom.services.training import QUIET_KINDS, TimelineEntry
 
-from . import palette
+from controlroom.kernel import palette
 
 OUTCOME_COLOURS = {"ok": palette.COUNTDOWN_OK, "skipped": palette.STALE_COLOUR,
                    "failed": palette.COUNTDOWN_BREACH, "met": palette.COUNTDOWN_OK,

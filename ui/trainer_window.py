@@ -16,7 +16,7 @@ from controlroom.errors import ControlRoomError
 from controlroom.demo.scenario import SPEEDS, ScenarioPlayer, format_time, list_scenarios, load_scenario
 from controlroom.services.training import TimelineEntry
 
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .ops import run_op
 from .panels import placeholder

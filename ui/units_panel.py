@@ -23,7 +23,7 @@ from controlroom.services.views import parse_ts
 
 from . import commands_despatch  # noqa: F401  (registers D, DV, ARR, CLR, ST, REC on the command line)
 from .table_model import RowTableModel, bold_font
-from . import palette
+from controlroom.kernel import palette
 from .ops import run_op
 from .proxy_models import SourceDataProxy
 from .unit_drag import UnitDragSource, make_drag_source

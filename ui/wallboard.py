@@ -8,7 +8,7 @@ from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.contact_dashboard import Dashboard
 
-from . import palette
+from controlroom.kernel import palette
 from .context import ConsoleContext
 from .contacts_panel import fmt_wait
 from .dashboards import DashboardFeed

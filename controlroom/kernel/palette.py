@@ -1,4 +1,6 @@
-"""One colour palette for list, map and boards (DESIGN §4). Never colour alone: pair with text."""
+"""One colour palette for list, map and boards (DESIGN §4): the colours and labels of grades, unit and
+incident statuses and rooms, and the themes' text colours. Qt-free (maps/builder.py draws with it too).
+Never colour alone: pair with text."""
 from __future__ import annotations
 
 GRADE_COLOURS: dict[str, str] = {

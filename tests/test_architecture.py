@@ -1,0 +1,75 @@
+"""The layer contracts (issue 24, docs/ARCHITECTURE.md): `lint-imports` keeps every contract in
+pyproject.toml, and each contract really catches the import it forbids (planted in a copy of the
+code, never in the checkout). No database: this runs in a second or two."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+PACKAGES = ("controlroom", "ui", "maps")
+
+
+def _lint(cwd: Path) -> subprocess.CompletedProcess:
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    # The copy's packages first on the path, so an editable install of another tree is never analysed.
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run([exe, "--no-cache"], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def _contracts() -> list[str]:
+    return [c["name"] for c in tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]]
+
+
+def test_every_layer_contract_is_kept_and_none_was_dropped():
+    names = _contracts()
+    for expected in ("controlroom (domain, services, DB) never imports Qt",
+                     "maps (the base map builder) never imports ui or Qt",
+                     "controlroom layers: demo > session > replay > services > geo | exchange | workforce"
+                     " > db > models > kernel"):
+        assert expected in names
+    res = _lint(REPO)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    assert f"Contracts: {len(names)} kept, 0 broken." in res.stdout, res.stdout[-4000:]
+
+
+@pytest.fixture(scope="module")
+def copy_tree(tmp_path_factory) -> Path:
+    """The Python files of the three packages and pyproject.toml, in a temp dir."""
+    root = tmp_path_factory.mktemp("arch")
+    shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")
+    for pkg in PACKAGES:
+        for src in (REPO / pkg).rglob("*.py"):
+            dst = root / src.relative_to(REPO)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dst)
+    return root
+
+
+@pytest.mark.parametrize("module, planted, contract", [
+    ("controlroom/kernel/errors.py", "from controlroom.session import open_session",
+     "controlroom layers"),                                   # the kernel reaching up to the facade
+    ("controlroom/db/engine.py", "import controlroom.services.incidents",
+     "controlroom layers"),                                   # the database layer using a service
+    ("controlroom/services/incidents.py", "import PySide6.QtCore",
+     "controlroom (domain, services, DB) never imports Qt"),
+    ("maps/builder.py", "import ui.ops", "maps (the base map builder) never imports ui or Qt"),
+])
+def test_each_contract_catches_the_import_it_forbids(copy_tree, module, planted, contract):
+    path = copy_tree / module
+    original = path.read_text()
+    try:
+        path.write_text(original + f"\n{planted}  # planted by tests/test_architecture.py\n")
+        res = _lint(copy_tree)
+    finally:
+        path.write_text(original)
+    assert res.returncode != 0, res.stdout[-3000:]
+    flat = " ".join(res.stdout.split())  # the report wraps long contract names
+    verdict = flat[flat.index(contract):].split(" KEPT")[0].split(" BROKEN")[0]
+    assert f"{verdict} BROKEN" in flat and "1 broken" in flat, res.stdout[-3000:]
