@@ -22,9 +22,9 @@ from typing import Any, Iterator, Mapping
 
 from ..kernel.errors import Conflict, InvalidInput, NotPermitted
 from .base import ServiceContext
-from .command_methane import MethaneMixin
-from .command_views import (NDM_STAGES, ROLE_ORDER, AuthorisationView, CommandRoleView, CommandView,
-                            DecisionView, command_view, row_view)
+from .command_methane import ALIASES, COLUMNS
+from .command_views import (METHANE_FIELDS, NDM_STAGES, ROLE_ORDER, AuthorisationView, CommandRoleView,
+                            CommandView, DecisionView, MethaneView, command_view, format_methane, row_view)
 from .validate import int_id, text_field
 from .views import IncidentView, view_from
 
@@ -48,7 +48,7 @@ def conflict_on(constraint: str, message: str) -> Iterator[None]:
         raise
 
 
-class CommandService(MethaneMixin):
+class CommandService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
 
@@ -220,6 +220,62 @@ class CommandService(MethaneMixin):
             rows = conn.exec_driver_sql("SELECT * FROM decision_log WHERE incident_id = %(i)s ORDER BY id",
                                         {"i": incident_id}).mappings().all()
         return [row_view(DecisionView, r) for r in rows]
+
+    # ---- METHANE (JESIP) -----------------------------------------------------------------------
+    def methane(self, incident_id: int, **fields: Any) -> MethaneView:
+        """Save a new METHANE version; headings not given are carried over from the last version."""
+        ctx = self.ctx
+        incident_id = int_id(incident_id)
+        ctx.require("command.methane", entity=f"incident:{incident_id}", what="write METHANE reports")
+        given: dict[str, str | None] = {}
+        for key, value in fields.items():
+            col = ALIASES.get(key.lower())
+            if col is None:
+                raise InvalidInput(f"'{key}' is not a METHANE heading. Use: {', '.join(COLUMNS)}.",
+                                   field=key)
+            label = METHANE_FIELDS[col][1]
+            if value is not None and not isinstance(value, str):
+                value = str(value)  # e.g. casualties=3
+            given[col] = text_field(value, label, field=col, max_len=2000, required=False)
+        if not given:
+            raise InvalidInput("A METHANE report needs at least one heading filled in.", field="fields")
+        with conflict_on("uq_methane_reports_incident_version",
+                         "Someone saved this METHANE at the same moment; reopen it to see their version."):
+            row = self._call("command.methane", "api.command_methane", incident_id=incident_id, fields=given)
+        return row_view(MethaneView, row)
+
+    def methane_versions(self, incident_id: int) -> list[MethaneView]:
+        """Every saved version, oldest first."""
+        incident_id = int_id(incident_id)
+        with self.ctx.read() as conn:
+            rows = conn.exec_driver_sql("SELECT * FROM methane_reports WHERE incident_id = %(i)s "
+                                        "ORDER BY version", {"i": incident_id}).mappings().all()
+        return [row_view(MethaneView, r) for r in rows]
+
+    def methane_text(self, incident_id: int, version: int | None = None) -> str:
+        """The METHANE (latest, or the given version) as text to pass to other agencies."""
+        incident_id = int_id(incident_id)
+        with self.ctx.read() as conn:
+            inc = conn.exec_driver_sql(
+                "SELECT i.urn, r.name AS room_name FROM incidents i JOIN areas a ON a.code = i.area_code "
+                "JOIN rooms r ON r.code = a.room_code WHERE i.id = %(i)s", {"i": incident_id}).mappings().first()
+            if inc is None:
+                raise InvalidInput(f"No incident with reference {incident_id}.", field="id")
+            sql = "SELECT * FROM methane_reports WHERE incident_id = %(i)s"
+            params: dict[str, Any] = {"i": incident_id}
+            if version is None:
+                sql += " ORDER BY version DESC LIMIT 1"
+            else:
+                if isinstance(version, bool) or not isinstance(version, int):
+                    raise InvalidInput(f"METHANE version '{version}' is not valid.", field="version")
+                sql += " AND version = %(v)s"
+                params["v"] = version
+            row = conn.exec_driver_sql(sql, params).mappings().first()
+        if row is None:
+            raise InvalidInput(f"{inc['urn']} has no METHANE report"
+                               + (f" version {version}." if version is not None else " yet."),
+                               field="version")
+        return format_methane(row_view(MethaneView, row), urn=inc["urn"], room=inc["room_name"])
 
 
 def dataclass_dict(view: Any) -> dict[str, Any]:
