@@ -6,7 +6,8 @@ from typing import Any, Optional
 
 from sqlalchemy import ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import INET, JSONB, TIMESTAMP, base as pg_base
-from sqlalchemy.types import UserDefinedType
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.types import TypeDecorator, UserDefinedType
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -21,6 +22,19 @@ class XID8(UserDefinedType[Any]):
 
     def get_col_spec(self, **kw: Any) -> str:
         return "xid8"
+
+
+class PGName(TypeDecorator[str]):
+    """PostgreSQL's `name` (identifiers, session_user): a String to SQLAlchemy and Alembic (which
+    reflect `name` as String), `name` in DDL."""
+
+    impl = String
+    cache_ok = True
+
+
+@compiles(PGName, "postgresql")
+def _pg_name_ddl(type_: PGName, compiler: Any, **kw: Any) -> str:
+    return "name"
 
 
 # so that reflection (Alembic's compare, `alembic check`) knows it instead of warning

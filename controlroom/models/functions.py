@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Optional
 
-from sqlalchemy import (BigInteger, Computed, Date, ForeignKey, Identity, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, CheckConstraint, Computed, Date, ForeignKey, Identity, Index, Integer, String, Text,
                         UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
@@ -18,8 +18,17 @@ class RefDocument(Base):
     """A guidance document (policy, procedure, good practice); `version` is the published one."""
 
     __tablename__ = "ref_documents"
-    __table_args__ = (Index("ix_ref_documents_search", "search", postgresql_using="gin"),
-                      Index("ix_ref_documents_review_due", "review_due"))
+    __table_args__ = (
+        CheckConstraint("kind IN ('policy', 'procedure', 'good_practice')", name="kind"),
+        CheckConstraint("length(btrim(title)) BETWEEN 1 AND 200", name="title"),
+        # 100 kB of guidance at most; no control characters (chr(2)/chr(3) mark search matches)
+        CheckConstraint(r"length(body) BETWEEN 1 AND 100000 AND body !~ '[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]'",
+                        name="body"),
+        CheckConstraint("length(btrim(owner)) BETWEEN 1 AND 120", name="owner"),
+        CheckConstraint("version >= 1", name="version"),
+        Index("ix_ref_documents_search", "search", postgresql_using="gin"),
+        Index("ix_ref_documents_review_due", "review_due"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))
@@ -32,14 +41,15 @@ class RefDocument(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     updated_by: Mapped[str] = mapped_column(String(64))
-    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
-        "setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', body), 'B')"))
+    search: Mapped[Optional[Any]] = mapped_column(TSVECTOR, Computed(
+        "setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', body), 'B')", persisted=True))
 
 
 class RefDocumentVersion(Base):
     """Every published version, append-only: who changed what, when and why."""
 
     __tablename__ = "ref_document_versions"
+    __table_args__ = (CheckConstraint("length(btrim(change_note)) BETWEEN 1 AND 500", name="change_note"),)
     document_id: Mapped[int] = mapped_column(ForeignKey("ref_documents.id"), primary_key=True)
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -58,6 +68,9 @@ class RefDocumentLink(Base):
 
     __tablename__ = "ref_document_links"
     __table_args__ = (
+        CheckConstraint("(incident_type IS NULL) <> (flag IS NULL)", name="one_target"),
+        CheckConstraint("flag IS NULL OR flag IN ('firearms', 'domestic_abuse', 'vulnerable_person', "
+                        "'repeat_victim', 'missing_person')", name="flag"),
         Index("uq_ref_document_links_target", "document_id", text("coalesce(incident_type, '')"),
               text("coalesce(flag, '')"), unique=True),
         Index("ix_ref_document_links_incident_type", "incident_type"),
@@ -74,6 +87,14 @@ class IntelCheck(Base):
 
     __tablename__ = "intel_checks"
     __table_args__ = (
+        CheckConstraint("subject_kind IN ('person', 'vehicle', 'address')", name="subject_kind"),
+        CheckConstraint("length(btrim(subject)) BETWEEN 1 AND 200", name="subject"),
+        CheckConstraint("purpose IN ('stop_search', 'vehicle_stop', 'suspected_offence', 'safeguarding', "
+                        "'incident_enquiry', 'warrant', 'missing_person', 'officer_safety')", name="purpose"),
+        CheckConstraint("length(btrim(reason)) BETWEEN 3 AND 500", name="reason"),
+        CheckConstraint("status IN ('requested', 'returned', 'relayed')", name="status"),
+        CheckConstraint("(status = 'requested') = (ran_at IS NULL)", name="returned"),
+        CheckConstraint("(status = 'relayed') = (relayed_at IS NOT NULL)", name="relayed"),
         Index("ix_intel_checks_requested_at", "requested_at"),
         Index("ix_intel_checks_requested_by", "requested_by", "requested_at"),
         Index("ix_intel_checks_incident_id", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
@@ -104,7 +125,10 @@ class RecoveryOperator(Base):
     """A contracted recovery operator on an area's rota; `turn` orders the next offers."""
 
     __tablename__ = "recovery_operators"
-    __table_args__ = (UniqueConstraint("area_code", "code", name="uq_recovery_operators_area_code"),)
+    __table_args__ = (
+        UniqueConstraint("area_code", "code", name="uq_recovery_operators_area_code"),
+        CheckConstraint("contracted_minutes BETWEEN 1 AND 480", name="contracted_minutes"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     code: Mapped[str] = mapped_column(String(24))
     name: Mapped[str] = mapped_column(String(120))
@@ -121,8 +145,16 @@ class RecoveryJob(Base):
     """A vehicle to recover for an incident, with the operator it is with and its times."""
 
     __tablename__ = "recovery_jobs"
-    __table_args__ = (Index("ix_recovery_jobs_incident_id", "incident_id"),
-                      Index("ix_recovery_jobs_operator_id", "operator_id", "requested_at"))
+    __table_args__ = (
+        CheckConstraint("status IN ('offered', 'accepted', 'arrived', 'cleared', 'unfilled')", name="status"),
+        CheckConstraint("length(btrim(vrm)) BETWEEN 1 AND 16", name="vrm"),
+        CheckConstraint("eta_minutes IS NULL OR eta_minutes BETWEEN 1 AND 480", name="eta"),
+        CheckConstraint("(accepted_at IS NULL OR accepted_at >= requested_at) AND (arrived_at IS NULL OR "
+                        "arrived_at >= accepted_at) AND (cleared_at IS NULL OR cleared_at >= arrived_at)",
+                        name="times"),
+        Index("ix_recovery_jobs_incident_id", "incident_id"),
+        Index("ix_recovery_jobs_operator_id", "operator_id", "requested_at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
     area_code: Mapped[str] = mapped_column(String(20))
@@ -145,6 +177,8 @@ class RecoveryOffer(Base):
 
     __tablename__ = "recovery_offers"
     __table_args__ = (
+        CheckConstraint("outcome IN ('pending', 'accepted', 'skipped')", name="outcome"),
+        CheckConstraint("(outcome = 'skipped') = (skip_reason IS NOT NULL)", name="skip_reason"),
         Index("uq_recovery_offers_pending", "job_id", unique=True, postgresql_where=text("outcome = 'pending'")),
         Index("ix_recovery_offers_operator_id", "operator_id"),
     )
@@ -163,7 +197,11 @@ class WorkforcePlan(Base):
     """A week's forecast and staffing gap as a supervisor published it to the rooms."""
 
     __tablename__ = "workforce_plans"
-    __table_args__ = (Index("ix_workforce_plans_week_start", "week_start", "line"),)
+    __table_args__ = (
+        CheckConstraint("horizon IN ('long', 'medium', 'short', 'real_time')", name="horizon"),
+        CheckConstraint("jsonb_typeof(summary) = 'object' AND octet_length(summary::text) < 200000", name="summary"),
+        Index("ix_workforce_plans_week_start", "week_start", "line"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     line: Mapped[str] = mapped_column(String(32))
     horizon: Mapped[str] = mapped_column(String(12))

@@ -83,6 +83,8 @@ class RoadNode(Base):
 
 class RoadEdge(Base):
     __tablename__ = "road_edges"
+    __table_args__ = (CheckConstraint("length_m >= 0", name="length_m"),
+                      CheckConstraint("speed_kph > 0", name="speed_kph"))
     source: Mapped[int] = mapped_column(ForeignKey("road_nodes.id"), primary_key=True)
     target: Mapped[int] = mapped_column(ForeignKey("road_nodes.id"), primary_key=True)
     length_m: Mapped[float] = mapped_column(Real)

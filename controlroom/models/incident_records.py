@@ -92,8 +92,8 @@ class GazetteerPlace(Base):
     postcode: Mapped[Optional[str]] = mapped_column(Text)
     source: Mapped[str] = mapped_column(Text, server_default="demo")
     ref: Mapped[Optional[str]] = mapped_column(Text)
-    search: Mapped[Any] = mapped_column(TSVECTOR, Computed(
-        "to_tsvector('simple', name || ' ' || coalesce(town, '') || ' ' || coalesce(postcode, ''))"))
+    search: Mapped[Optional[Any]] = mapped_column(TSVECTOR, Computed(
+        "to_tsvector('simple', name || ' ' || coalesce(town, '') || ' ' || coalesce(postcode, ''))", persisted=True))
 
 
 # prefix search on the lower-cased name (0024); declared here as it needs the column object

@@ -28,6 +28,7 @@ class Incident(Base):
         CheckConstraint("lat BETWEEN -90 AND 90 AND lon BETWEEN -180 AND 180", name="latlon"),
         CheckConstraint("length(summary) BETWEEN 1 AND 2000", name="summary_len"),
         CheckConstraint("version >= 1", name="version"),
+        CheckConstraint("major_kind IS NULL OR major_kind IN ('major','critical')", name="major_kind"),  # 0008
         Index("ix_incidents_open", "created_at", postgresql_where=text("status <> 'closed'")),
         Index("ix_incidents_area_open", "area_code", postgresql_where=text("status <> 'closed'")),
         Index("ix_incidents_caller_phone", "caller_phone", postgresql_where=text("caller_phone IS NOT NULL")),

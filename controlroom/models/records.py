@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
-from .core import TS
+from .core import TS, PGName
 
 
 class Event(Base):
@@ -62,7 +62,6 @@ class CrRequest(Base):
 
     __tablename__ = "cr_requests"
     request_id: Mapped[Any] = mapped_column(UUID, primary_key=True)
-    # PostgreSQL type `name` (session_user's), which SQLAlchemy reflects as a plain String
-    username: Mapped[str] = mapped_column(String, server_default=text("SESSION_USER"))
+    username: Mapped[str] = mapped_column(PGName, server_default=text("SESSION_USER"))
     at: Mapped[datetime] = mapped_column(TS, server_default=func.now())
     result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSONB)

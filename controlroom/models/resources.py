@@ -40,6 +40,7 @@ class TalkGroup(Base):
     __tablename__ = "talk_groups"
     __table_args__ = (
         CheckConstraint("kind IN (" + ",".join(f"'{k}'" for k in TALK_GROUP_KINDS) + ")", name="kind"),
+        CheckConstraint("incident_id IS NULL OR kind IN ('incident','training')", name="allocatable"),
         Index("ix_talk_groups_free", "kind", "name", postgresql_where=text("incident_id IS NULL")),  # 0007
         Index("ix_talk_groups_incident", "incident_id", postgresql_where=text("incident_id IS NOT NULL")),
     )
