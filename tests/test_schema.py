@@ -113,3 +113,27 @@ def test_models_build_what_the_migrations_build(db_url):
         problems += [f"{key[0]} {key[1]}: models only: {d}" for d in sorted(model - db)]
     print("\n".join(problems))
     assert problems == []
+
+
+def test_views_and_replay_records_name_real_columns():
+    """Column lists kept outside the models (service views, the replay reducer's records, which must
+    not import SQLAlchemy) name only columns the tables have, so a renamed or dropped column cannot
+    silently leave a view field that is never filled."""
+    import dataclasses
+
+    from controlroom.models import Incident, IncidentLog, Unit
+    from controlroom.replay import state
+    from controlroom.services.units import UNIT_COLUMNS, UnitView
+    from controlroom.services.views import IncidentView, LogEntryView
+
+    def columns(model):
+        return [c.name for c in model.__table__.columns]
+
+    def fields(view):
+        return {f.name for f in dataclasses.fields(view)}
+
+    assert fields(UnitView) == set(columns(Unit)) == set(UNIT_COLUMNS.split(", "))
+    assert tuple(state.UNIT_KEYS) == tuple(columns(Unit))
+    assert fields(LogEntryView) == set(columns(IncidentLog))
+    assert fields(IncidentView) <= set(columns(Incident))
+    assert set(state.INCIDENT_KEYS) <= set(columns(Incident))
