@@ -40,7 +40,7 @@ METHANE_FIELDS = {
 }
 
 
-def row_view(cls: type[T], row: Mapping[str, Any]) -> T:
+def row_view(cls: type[T], row: Mapping[Any, Any]) -> T:
     """view_from plus the bare `at` timestamp (view_from only parses names ending in _at)."""
     d = dict(row)
     if d.get("at") is not None:

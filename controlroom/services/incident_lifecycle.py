@@ -11,7 +11,8 @@ RISK_LEVELS = ("high", "medium", "low")
 
 
 def closing_codes() -> dict[str, dict[str, Any]]:
-    return config.load_resource("closing_codes")["closing_codes"]
+    codes: dict[str, dict[str, Any]] = config.load_resource("closing_codes")["closing_codes"]
+    return codes
 
 
 __all__ = ["LINK_KINDS", "RISK_LEVELS", "closing_codes"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 from ..kernel.errors import InvalidInput
 
@@ -44,7 +44,7 @@ def text_field(value: Any, label: str, *, field: str, max_len: int, required: bo
     if len(value) > max_len:
         raise InvalidInput(f"{label} is too long ({len(value):,} characters; at most {max_len:,}). "
                            "Put the detail in the incident log instead.", field=field)
-    return value
+    return cast(str, value)  # a str by the checks above
 
 
 def code_field(value: Any, label: str, *, field: str, allowed: Iterable[str]) -> str:
@@ -105,7 +105,7 @@ def time_field(value: Any, label: str, *, field: str, required: bool = True,
 def int_id(value: Any, label: str = "Incident") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 2**63):
         raise InvalidInput(f"{label} reference '{shown(value)}' is not valid.", field="id")
-    return value
+    return cast(int, value)
 
 
 def uprn_field(value: Any) -> int | None:
@@ -117,4 +117,4 @@ def uprn_field(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not (0 < value < 10**12):
         raise InvalidInput(f"UPRN '{shown(value)}' is not valid (a UPRN is a number of up to 12 digits).",
                            field="location")
-    return value
+    return cast(int, value)

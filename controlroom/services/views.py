@@ -15,7 +15,7 @@ def parse_ts(value: Any) -> Optional[datetime]:
     return datetime.fromisoformat(str(value))
 
 
-def view_from(cls: type[T], row: Mapping[str, Any]) -> T:
+def view_from(cls: type[T], row: Mapping[Any, Any]) -> T:
     """Build a frozen view from a mapping (DB row or JSON payload); unknown keys are ignored."""
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
