@@ -18,6 +18,8 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy import text
+
 from controlroom.session import Session, open_session
 
 MK = (52.0406, -0.7594)
@@ -103,15 +105,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     stop.set()
     if writer is not None:
         writer.join(30)
-    time.sleep(2.0)  # the last events arrive
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    # every console must catch up to the last event written (counted only once it has)
+    target, read_errors = 0, 0
+    for c in consoles:  # (any console that can read: under pooler eviction some may be refused)
+        try:
+            with c.session.ctx.read() as conn:
+                target = conn.execute(text("SELECT coalesce(max(seq), 0) FROM events")).scalar_one()
+            break
+        except Exception:
+            read_errors += 1
+    t_stop = time.monotonic()
+    while time.monotonic() - t_stop < 120 and any(
+            (c.session.events.listener.last_seen or 0) < target for c in consoles):
+        time.sleep(0.2)
+    caught_up_s = time.monotonic() - t_stop
     for c in consoles:
         c.measuring = False
     hb_fail = sum(1 for c in consoles if c.session.ctx.extras.get("handoff", {}).get("failed"))
     for c in consoles:
-        c.session.close()
+        try:
+            c.session.close()
+        except Exception:
+            pass
     return {"consoles": len(consoles), "elapsed": elapsed, "cpu_s": round(cpu, 3),
             "sign_in_s": round(sign_in_s, 2), "heartbeat_failing": hb_fail,
+            "caught_up_s": round(caught_up_s, 2), "read_errors": read_errors,
+            "behind": sum(1 for c in consoles if (c.session.events.listener.last_seen or 0) < target),
             "events_per_console": [c.count for c in consoles],
             "delays": [d for c in consoles for d in c.delays], "writer": wrote}
 
