@@ -4,9 +4,9 @@ import sys
 
 
 def main() -> int:
-    # The launcher is Qt code and lives in ui/app.py. controlroom/ must never import PySide6 or ui
+    # The launcher is Qt code and lives in ui/shell/app.py. controlroom/ must never import PySide6 or ui
     # (import-linter contract in pyproject.toml), so it is looked up by name only when run.
-    return importlib.import_module("ui.app").main()
+    return importlib.import_module("ui.shell.app").main()
 
 
 if __name__ == "__main__":

@@ -292,7 +292,7 @@ def build_base_map(
 ) -> Path:
     """Write index.html, map_api.js and Leaflet into out_dir (fully offline) and return the HTML path.
 
-    `base_map` (see ui.map_panel.base_map_layers) puts the force's own tiles under the areas:
+    `base_map` (see ui.map.panel.base_map_layers) puts the force's own tiles under the areas:
     {"kind": "xyz", "day": url, "night": url|None, ...} or {"kind": "wms", "url", "layers", ...}."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
 
 from .conftest import MK
 

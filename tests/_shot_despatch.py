@@ -1,11 +1,11 @@
 """Not a test: makes docs/screenshots/6-despatch-tab.png and 6-units-panel.png (run explicitly with pytest)."""
 from __future__ import annotations
 
-from ui import ops
-from ui.context import ConsoleContext
-from ui.despatch_tab import DespatchTab
-from ui.event_bridge import EventBridge
-from ui.units_panel import UnitsPanel
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.despatch.tab import DespatchTab
+from ui.kit.event_bridge import EventBridge
+from ui.despatch.units_panel import UnitsPanel
 
 
 def test_shot(qtbot, open_as):

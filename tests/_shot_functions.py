@@ -6,10 +6,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
-from ui.reference_panel import ReferencePanel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
+from ui.reference.panel import ReferencePanel
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -43,7 +43,7 @@ def test_shot_reference_beside_incident(qtbot, open_as):
 
 
 def test_shot_intel_check(qtbot, open_as):
-    from ui.intel_panel import IntelPanel
+    from ui.intel.panel import IntelPanel
     d = open_as("despatch.north")
     d.intel.check(callsign="MK14", subject_kind="address", subject="1 Demo Street, Aylesbury",
                   purpose="safeguarding", reason="Attending a domestic, children believed present")
@@ -74,7 +74,7 @@ def test_shot_workforce_dashboard(qtbot, open_as, fresh_db_url):
 
     from controlroom.db.engine import make_engine
     from controlroom.demo.demand import generate
-    from ui.workforce_dashboard import WorkforceDashboard
+    from ui.dashboards.workforce import WorkforceDashboard
     engine = make_engine(fresh_db_url)
     try:
         generate(engine, days=130, end=datetime(2026, 11, 30, tzinfo=timezone.utc))

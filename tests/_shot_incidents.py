@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import psycopg
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
-from ui.incident_list import IncidentListPanel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
+from ui.incidents.list_panel import IncidentListPanel
 
 
 def test_shot(qtbot, open_as, db_url):

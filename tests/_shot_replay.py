@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import time
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.replay_window import ReplayWindow
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.replay.window import ReplayWindow
 
 
 def _place(h, name):

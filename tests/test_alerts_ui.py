@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from ui.alarm_banner import AlarmBanner
-from ui.alerts_panel import AlertsPanel, alert_store
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
+from ui.shell.alarm_banner import AlarmBanner
+from ui.alerts.panel import AlertsPanel, alert_store
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
 
 
 def _console(qtbot, session, *, locked=lambda: False):

@@ -32,7 +32,8 @@ def test_every_layer_contract_is_kept_and_none_was_dropped():
     for expected in ("controlroom (domain, services, DB) never imports Qt",
                      "maps (the base map builder) never imports ui or Qt",
                      "controlroom layers: demo > session > replay > services > geo | exchange | workforce"
-                     " > db > models > kernel"):
+                     " > db > models > kernel",
+                     "ui layers: shell > cli > features > kit"):
         assert expected in names
     res = _lint(REPO)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
@@ -59,7 +60,9 @@ def copy_tree(tmp_path_factory) -> Path:
      "controlroom layers"),                                   # the database layer using a service
     ("controlroom/services/incidents.py", "import PySide6.QtCore",
      "controlroom (domain, services, DB) never imports Qt"),
-    ("maps/builder.py", "import ui.ops", "maps (the base map builder) never imports ui or Qt"),
+    ("maps/builder.py", "import ui.kit.ops", "maps (the base map builder) never imports ui or Qt"),
+    ("ui/kit/ops.py", "import ui.shell.main_window", "ui layers"),           # the kit reaching up to the shell
+    ("ui/incidents/form.py", "from ui.cli.verbs import COMMANDS", "ui layers"),  # a feature using the cli
 ])
 def test_each_contract_catches_the_import_it_forbids(copy_tree, module, planted, contract):
     path = copy_tree / module

@@ -6,11 +6,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit, QWidget
 
-from ui import ops, panels
-from ui.auditor_workspace import make_panel
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.idle_lock import IdleLock
+from ui.kit import ops
+from ui.shell import panels
+from ui.audit.workspace import make_panel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.kit.idle_lock import IdleLock
 
 from .conftest import MK
 
@@ -31,7 +32,7 @@ def workspace(qtbot, session):
 
 
 def test_workspace_is_registered_for_auditors_only():
-    spec = next(p for p in panels.PANELS if p.factory == "ui.auditor_workspace:make_panel")
+    spec = next(p for p in panels.PANELS if p.key == "audit")
     assert spec.roles == ("auditor",)
 
 

@@ -16,8 +16,8 @@ from controlroom.geo.__main__ import main as geo_cli
 from controlroom.geo.basemap import BaseMap
 from controlroom.geo.mbtiles import MBTiles
 from tests import mbtiles_fixtures as mf
-from ui.map_panel import MapPanel
-from ui.tile_scheme import render_vector_tile
+from ui.map.panel import MapPanel
+from ui.map.tile_scheme import render_vector_tile
 
 # CONTROLROOM_SCREENSHOTS=1 writes the docs' screenshots; otherwise they go to the test's tmp dir.
 DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"

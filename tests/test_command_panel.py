@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from ui import ops
-from ui.command_panel import NOT_AUTHORISED, make_panel
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
+from ui.kit import ops
+from ui.command.panel import NOT_AUTHORISED, make_panel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
 
 from .conftest import MK
 
@@ -33,7 +33,7 @@ def _drain_ops():
 
 def test_inspector_alert_appears_when_another_session_declares_firearms(qtbot, open_as, monkeypatch):
     beeps = []
-    monkeypatch.setattr("ui.firearms_alert.QApplication.beep", lambda: beeps.append(1))
+    monkeypatch.setattr("ui.command.firearms_alert.QApplication.beep", lambda: beeps.append(1))
     ctx, panel = console(qtbot, open_as("inspector.south"))
     alert = panel.alert
     assert not alert.isVisible()
@@ -101,7 +101,7 @@ def test_panel_refusal_is_shown_to_the_operator(qtbot, open_as):
 
 def test_declaration_waiting_for_an_inspector_is_shown_at_sign_in(qtbot, open_as, monkeypatch):
     """Issue 18 item 3: declared while no inspector console was running (or it crashed)."""
-    monkeypatch.setattr("ui.firearms_alert.QApplication.beep", lambda: None)
+    monkeypatch.setattr("ui.command.firearms_alert.QApplication.beep", lambda: None)
     handler = open_as("handler.north")
     inc = incident(handler, summary="Man with a handgun, declared before the inspector signed in")
     handler.command.declare_firearms(inc.id)

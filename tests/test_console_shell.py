@@ -5,10 +5,10 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 
 from controlroom.errors import Unavailable
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-import ui.command_panel  # noqa: F401  (the console imports it; it registers FA and ACK)
-from ui import ops
-from ui.command_line import CommandLine
-from ui.context import ConsoleContext
-from ui.despatch_tab import DespatchTab
-from ui.event_bridge import EventBridge
+from ui.kit import ops
+from ui.cli.line import CommandLine
+from ui.kit.context import ConsoleContext
+from ui.despatch.tab import DespatchTab
+from ui.kit.event_bridge import EventBridge
 
 from .conftest import MK
 

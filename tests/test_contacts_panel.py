@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ui.contacts_panel import ContactsPanel
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
+from ui.contacts.panel import ContactsPanel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
 
 
 @pytest.fixture

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ui.context import ConsoleContext
-from ui.dashboards import DashboardFeed, DashboardsPanel
-from ui.event_bridge import EventBridge
-from ui.wallboard import Wallboard
+from ui.kit.context import ConsoleContext
+from ui.dashboards.performance import DashboardFeed, DashboardsPanel
+from ui.kit.event_bridge import EventBridge
+from ui.dashboards.wallboard import Wallboard
 
 
 def test_dashboard_and_wallboard_show_the_live_queue(qtbot, open_as, fresh_db_url):

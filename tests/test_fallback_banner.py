@@ -1,9 +1,9 @@
 """Fallback mode indicator: an amber band on every live console while a room works from training."""
 from __future__ import annotations
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.fallback_banner import FallbackBanner
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.fallback_banner import FallbackBanner
 
 
 def make_banner(qtbot, session) -> FallbackBanner:

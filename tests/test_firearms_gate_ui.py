@@ -7,15 +7,14 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
-import ui.command_panel  # noqa: F401  (registers FA and ACK)
-from ui import ops
-from ui.command_line import CommandLine
-from ui.context import ConsoleContext
-from ui.despatch_tab import DespatchTab
-from ui.event_bridge import EventBridge
-from ui.incident_list import IncidentListPanel
-from ui.unit_drag import MIME, callsigns_of
-from ui.units_panel import UnitsPanel
+from ui.kit import ops
+from ui.cli.line import CommandLine
+from ui.kit.context import ConsoleContext
+from ui.despatch.tab import DespatchTab
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.list_panel import IncidentListPanel
+from ui.kit.unit_drag import MIME, callsigns_of
+from ui.despatch.units_panel import UnitsPanel
 
 from .conftest import MK
 from .helpers import sql

@@ -6,10 +6,10 @@ from datetime import date
 
 from PySide6.QtWidgets import QLabel
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
-from ui.reference_panel import ReferencePanel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
+from ui.reference.panel import ReferencePanel
 
 from .helpers import new
 
@@ -63,7 +63,7 @@ def test_reference_panel_follows_the_selected_incident(qtbot, open_as):
 
 
 def test_intel_panel_runs_a_check_shows_markers_and_relays(qtbot, open_as):
-    from ui.intel_panel import IntelPanel
+    from ui.intel.panel import IntelPanel
     d = open_as("despatch.north")
     panel = IntelPanel(ctx_for(d))
     qtbot.addWidget(panel)
@@ -83,7 +83,7 @@ def test_intel_panel_runs_a_check_shows_markers_and_relays(qtbot, open_as):
 
 
 def test_intel_review_table_for_supervisors_only(qtbot, open_as):
-    from ui.intel_panel import IntelPanel
+    from ui.intel.panel import IntelPanel
     open_as("despatch.south").intel.check(callsign="OX11", subject_kind="vehicle", subject="DM24 ABC",
                                            purpose="vehicle_stop", reason="No lights")
     sup = IntelPanel(ctx_for(open_as("super.south")))
@@ -93,7 +93,7 @@ def test_intel_review_table_for_supervisors_only(qtbot, open_as):
 
 
 def test_recovery_panel_requests_for_the_selected_incident_skips_and_accepts(qtbot, open_as):
-    from ui.recovery_panel import RecoveryPanel
+    from ui.recovery.panel import RecoveryPanel
     from .conftest import OXFORD
     d = open_as("despatch.south")
     ctx = ctx_for(d)

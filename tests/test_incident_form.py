@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from controlroom.errors import Unavailable
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
 
 from .conftest import OXFORD
 

@@ -7,11 +7,11 @@ import pytest
 
 from controlroom.services.views import IncidentView
 from controlroom.kernel import palette
-from ui.command_line import CommandLine
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_list import IncidentListPanel
-from ui.incident_model import COL, IncidentTableModel
+from ui.cli.line import CommandLine
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.list_panel import IncidentListPanel
+from ui.incidents.model import COL, IncidentTableModel
 
 from .conftest import MK, OXFORD
 
@@ -116,7 +116,6 @@ def test_filters_by_room_grade_and_free_text(qtbot, open_as):
 def test_command_line_creates_and_grades_an_incident(qtbot, open_as):
     s = open_as("handler.north")
     ctx = ConsoleContext(session=s, bridge=EventBridge(s))
-    import ui.commands_incidents  # noqa: F401  (registers the verbs)
     line = CommandLine(ctx)
     qtbot.addWidget(line)
     with qtbot.waitSignal(line.executed, timeout=5000) as sig:
@@ -139,7 +138,7 @@ def test_command_line_creates_and_grades_an_incident(qtbot, open_as):
 def test_shared_scope_filters_to_my_room_and_follows_an_area_transfer(qtbot, open_as):
     from PySide6.QtCore import Qt
 
-    from ui.room_banner import MINE, VIRTUAL, ScopeToggle, scope
+    from ui.kit.room_banner import MINE, VIRTUAL, ScopeToggle, scope
     s = open_as("handler.north")
     mk = s.incidents.create(channel="999", incident_type="ASSAULT", summary="Fight outside the club",
                             lat=MK[0], lon=MK[1], grade="G1")

@@ -14,9 +14,9 @@ from controlroom.session import open_session
 from maps import cache
 from tests.conftest import MK, OXFORD, READING
 from controlroom.kernel import palette
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.map_panel import make_panel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.map.panel import make_panel
 
 UNIT = "OX11"  # a seeded Oxfordshire unit
 

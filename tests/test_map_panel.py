@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
 from controlroom.kernel import palette
-from ui.map_panel import FLUSH_INTERVAL_MS, MapPanel
+from ui.map.panel import FLUSH_INTERVAL_MS, MapPanel
 
 AREAS = MAPS_DIR / "areas.geojson"
 ROADS = MAPS_DIR / "roads.geojson"

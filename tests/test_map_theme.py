@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QEvent
 
 from controlroom.kernel import palette
-from ui.map_panel import MapPanel
+from ui.map.panel import MapPanel
 
 
 def js(qtbot, panel: MapPanel, script: str):
@@ -59,9 +59,9 @@ def test_night_theme_darkens_the_map_page_and_day_brings_it_back(qtbot, panel):
 def test_console_theme_switch_reaches_the_map(qtbot, open_as, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.main_window import MainWindow
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.shell.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path))

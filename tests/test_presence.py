@@ -105,9 +105,9 @@ def test_presence_vanishes_within_ten_seconds_of_the_console_process_being_kille
 
 
 def test_presence_label_shows_who_else_has_the_incident_open_and_typing(open_as, qtbot):
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.presence_widgets import PresenceLabel
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.kit.presence_widgets import PresenceLabel
 
     me = open_as("despatch.north", console_id="N-41")
     other = open_as("despatch.south", console_id="S-41")

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import QAbstractItemView
 
 import ui
 from controlroom.demo.activity import seed_demo_activity
-from ui import qt_workarounds
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
+from ui.kit import qt_workarounds
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
 ROLES = [*range(0, 16), *range(Qt.UserRole, Qt.UserRole + 8)]
@@ -128,7 +128,7 @@ def test_no_ui_model_overrides_data_through_the_binding():
                 c.__name__ for c in cls.__mro__], cls
     plain = [p.name for p in (ROOT / "ui").glob("*.py")
              if re.search(r"\bQ(SortFilter|Identity|Transpose)ProxyModel\(", p.read_text(encoding="utf-8"))]
-    assert not plain, f"use ui.proxy_models.SourceDataProxy instead of a plain Qt proxy in {plain}"
+    assert not plain, f"use ui.kit.proxy_models.SourceDataProxy instead of a plain Qt proxy in {plain}"
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -163,7 +163,7 @@ def test_binding_wide_workaround_keeps_a_busy_process_alive():
 
 @pytest.mark.skipif(not qt_workarounds.broken(), reason="this PySide6/CPython pair does not drain None")
 def test_console_refuses_to_start_on_a_known_bad_unpatched_binding():
-    bare = _run("import sys; from ui.app import main; sys.exit(main(['--no-demo']))",
+    bare = _run("import sys; from ui.shell.app import main; sys.exit(main(['--no-demo']))",
                 CONTROLROOM_QT_WORKAROUNDS="off")
     assert bare.returncode == 3
     assert "cannot run safely on PySide6" in bare.stderr and "none_dealloc" in bare.stderr

@@ -6,7 +6,7 @@ import threading
 
 from PySide6.QtCore import QObject, Signal
 
-import ui  # noqa: F401  (installs ui.qt_workarounds)
+import ui  # noqa: F401  (installs ui.kit.qt_workarounds)
 
 
 class _Emitter(QObject):

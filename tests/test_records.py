@@ -162,7 +162,7 @@ def pdf_text(path) -> str:
 
 
 def test_pdf_report_contains_urn_and_timeline(open_as, qapp, tmp_path):
-    from ui.report_pdf import write_pdf
+    from ui.kit.report_pdf import write_pdf
     inc = rich_incident(open_as)
     html = open_as("inspector.north").exchange.report_html(inc.id)
     path = write_pdf(html, tmp_path / "report.pdf")
@@ -175,7 +175,7 @@ def test_pdf_report_contains_urn_and_timeline(open_as, qapp, tmp_path):
 
 
 def test_training_report_is_watermarked(open_as, qapp, tmp_path):
-    from ui.report_pdf import write_pdf
+    from ui.kit.report_pdf import write_pdf
     doc = _record(open_as, valid_doc(open_as)["incidentComponent"]["internalIncidentId"])
     path = write_pdf(reports.incident_report_html(doc, training=True), tmp_path / "t.pdf", watermark="TRAINING")
     assert "TRAINING" in pdf_text(path)

@@ -222,9 +222,9 @@ def test_jump_by_time_lands_on_the_last_event_recorded_by_then(open_as):
 
 
 def test_replay_window_shows_the_past_marked_replay_filters_by_console_and_exports(open_as, qtbot, tmp_path):
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.replay_window import ReplayWindow, may_replay
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.replay.window import ReplayWindow, may_replay
 
     handler = open_as("handler.north", console_id="N-31")
     south = open_as("handler.south", console_id="S-31")

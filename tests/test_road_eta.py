@@ -57,6 +57,6 @@ def test_drive_time_ranks_the_unit_across_the_river_after_the_one_on_the_road(fr
 
 def test_eta_text_says_estimate_without_a_road_network():
     from types import SimpleNamespace
-    from ui.commands_despatch import eta_text
+    from ui.despatch.tab import eta_text
     assert eta_text(SimpleNamespace(eta_s=540, eta_basis="estimate")) == "≈ 9 min (estimate)"
     assert eta_text(SimpleNamespace(eta_s=420, eta_basis="road network")) == "7 min by road"

@@ -5,10 +5,10 @@ import pytest
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from controlroom.errors import InvalidInput
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.room_banner import MINE, VIRTUAL, RoomBanner, ScopeToggle, scope
-from ui.status_bar import ConsoleStatusBar
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.kit.room_banner import MINE, VIRTUAL, RoomBanner, ScopeToggle, scope
+from ui.shell.status_bar import ConsoleStatusBar
 
 
 @pytest.fixture

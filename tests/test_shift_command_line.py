@@ -12,11 +12,10 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
 
-import ui.commands_despatch  # noqa: F401  (registers REC, as the console does)
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
 
 from .conftest import MK
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
 
 
 def make_form(qtbot, session) -> IncidentForm:
@@ -33,7 +33,7 @@ def test_ungraded_incident_counts_down_to_being_graded():
     from controlroom.kernel import config
     from controlroom.services.views import IncidentView
     from controlroom.kernel import palette
-    from ui.incident_model import COL, IncidentTableModel
+    from ui.incidents.model import COL, IncidentTableModel
 
     t0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
     now = [t0]
@@ -131,7 +131,7 @@ def test_unit_en_route_drives_towards_its_incident():
 
 
 def test_presence_label_stylesheet_parses(qtbot, qtlog, open_as):
-    from ui.presence_widgets import PresenceLabel
+    from ui.kit.presence_widgets import PresenceLabel
 
     s = open_as("despatch.north")
     label = PresenceLabel(ConsoleContext(session=s, bridge=EventBridge(s)))
@@ -146,7 +146,7 @@ def test_no_console_logs_a_style_sheet_it_cannot_parse(qtbot, qtlog, open_as, tm
     """Every role's console, started and drawn: Qt parses every widget's style sheet without complaint."""
     from PySide6.QtCore import QSettings
 
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path))

@@ -11,10 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from tests.helpers import activate
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
 
 
 def make_form(qtbot, session, size=(430, 700)) -> IncidentForm:

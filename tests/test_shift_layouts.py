@@ -12,10 +12,10 @@ from PySide6.QtCore import QByteArray, QPoint, QSettings
 from PySide6.QtGui import QGuiApplication
 
 from tests.helpers import activate
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
 
 SIZES = {(1366, 768): 480, (1920, 1080): 800}  # window size -> the least map width that is usable
 PRIMARY = {  # what each role acts on all shift: on top, not a tab away

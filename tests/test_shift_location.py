@@ -16,9 +16,9 @@ from PySide6.QtCore import Qt
 
 from controlroom.errors import InvalidInput
 from tests.helpers import activate, sql
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
 
 AYLESBURY = (51.81665, -0.81458)
 OLNEY = (52.15345, -0.70201)
@@ -117,7 +117,7 @@ def test_retyped_location_is_refused_inline_then_picked_and_saved_where_the_oper
 
 def test_map_pin_follows_the_saved_location(qtbot, qapp, open_as, tmp_path, monkeypatch):
     monkeypatch.setenv("CONTROLROOM_MAP_CACHE", str(tmp_path))
-    from ui.map_panel import make_panel
+    from ui.map.panel import make_panel
     s = open_as("handler.north")
     ctx = ConsoleContext(session=s, bridge=EventBridge(s))
     panel = make_panel(ctx)

@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QSplitter
 
 from controlroom.errors import Conflict
 from tests.helpers import activate, sql
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.incident_form import IncidentForm
-from ui.incident_list import IncidentListPanel
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.incidents.form import IncidentForm
+from ui.incidents.list_panel import IncidentListPanel
 
 from .conftest import MK
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 
 import psycopg
 
-from ui.banding_dashboard import BandingDashboard
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.prompts_panel import PromptsPanel
-from ui.reconciliation_panel import ReconciliationPanel
+from ui.dashboards.banding import BandingDashboard
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.standards.prompts_panel import PromptsPanel
+from ui.standards.reconciliation_panel import ReconciliationPanel
 
 from .conftest import MK, OXFORD
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 from controlroom.errors import InvalidInput, NotPermitted
-from ui import ops
-from ui.command_line import COMMANDS
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.talkgroups_panel import NAME, STATE, UNITS, TalkGroupsPanel
+from ui.kit import ops
+from ui.cli.line import COMMANDS
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.talkgroups.panel import NAME, STATE, UNITS, TalkGroupsPanel
 
 from .conftest import MK, OXFORD
 

@@ -121,8 +121,8 @@ def test_models_draw_text_in_readable_colours_for_the_active_theme(qtbot):
     from PySide6.QtCore import Qt
 
     from controlroom.services.views import IncidentView
-    from ui import themes
-    from ui.incident_model import COL, IncidentTableModel
+    from ui.kit import themes
+    from ui.incidents.model import COL, IncidentTableModel
 
     t0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
     model = IncidentTableModel(lambda: t0)

@@ -10,12 +10,12 @@ from PySide6.QtWidgets import QWidget
 from controlroom.demo.debrief import WATERMARK
 from controlroom.demo.scenario import ManualClock
 from controlroom.session import open_session
-from ui import ops
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.main_window import MainWindow
-from ui.trainer_window import TrainerWindow
-from ui.training_band import BAND_TEXT, make_training_band
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.main_window import MainWindow
+from ui.training.trainer_window import TrainerWindow
+from ui.shell.training_band import BAND_TEXT, make_training_band
 
 from .test_training import _fresh_training_db
 
@@ -121,7 +121,7 @@ def test_trainer_window_runs_a_scenario_and_exports_a_watermarked_debrief(qtbot,
 
 
 def test_trainer_panel_is_a_placeholder_on_a_live_console(qtbot, open_as):
-    from ui.trainer_window import make_panel
+    from ui.training.trainer_window import make_panel
     w = make_panel(context(open_as("trainer")))
     qtbot.addWidget(w)
     assert not isinstance(w, TrainerWindow) and "training consoles only" in w.text()

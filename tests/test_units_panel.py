@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from ui import ops
-from ui.context import ConsoleContext
-from ui.despatch_tab import make_despatch_tab
-from ui.event_bridge import EventBridge
-from ui.units_panel import AREA, CALLSIGN, GROUP, INCIDENT, STATUS, UnitsPanel
+from ui.kit import ops
+from ui.kit.context import ConsoleContext
+from ui.despatch.tab import make_despatch_tab
+from ui.kit.event_bridge import EventBridge
+from ui.despatch.units_panel import AREA, CALLSIGN, GROUP, INCIDENT, STATUS, UnitsPanel
 
 from .conftest import MK
 

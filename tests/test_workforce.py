@@ -119,9 +119,9 @@ def test_only_supervisors_and_up_see_workforce_forecasts(open_as, who):
 
 
 def test_dashboard_draws_band_actual_required_rostered_and_gap(qtbot, open_as, history):
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.workforce_dashboard import WorkforceDashboard
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.dashboards.workforce import WorkforceDashboard
     s = open_as("super.south")
     dash = WorkforceDashboard(ConsoleContext(session=s, bridge=EventBridge(s)))
     qtbot.addWidget(dash)

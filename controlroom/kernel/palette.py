@@ -89,7 +89,7 @@ ROOM_TEXT: dict[str, dict[str, str]] = {  # a room's name drawn as coloured text
     "light": {"north": "#1f5fbf", "south": "#00695c"},
     "dark": {"north": "#8ab4ff", "south": "#4dd0c1"},
 }
-active_theme = "light"  # set by ui.themes.apply; models read it for text drawn on the theme's ground
+active_theme = "light"  # set by ui.kit.themes.apply; models read it for text drawn on the theme's ground
 
 
 def luminance(colour: str) -> float:

@@ -72,7 +72,7 @@ class ExchangeService:
 
     # ---- report and analysts' CSV ----------------------------------------------------------
     def report_html(self, incident_id: int) -> str:
-        """The printable incident report as HTML (ui/report_pdf.py turns it into a PDF); audited."""
+        """The printable incident report as HTML (ui/kit/report_pdf.py turns it into a PDF); audited."""
         incident_id = int_id(incident_id)
         self.ctx.require("incident.export", entity=f"incident:{incident_id}", what="print incident reports")
         a = self.ctx.actor

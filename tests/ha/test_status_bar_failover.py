@@ -8,9 +8,9 @@ import pytest
 from controlroom.db import init_database
 from controlroom.session import open_session
 from tools.replica_demo import setup_pair
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.status_bar import ConsoleStatusBar
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.shell.status_bar import ConsoleStatusBar
 
 
 @pytest.fixture

@@ -29,10 +29,10 @@ def main(url: str, seconds: float, settings_dir: str) -> int:
     import ui  # noqa: F401  (the binding workarounds, unless CONTROLROOM_QT_WORKAROUNDS=off)
     from controlroom.demo.scenario import ScenarioPlayer, load_scenario
     from controlroom.session import open_session
-    from ui import qt_workarounds
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.main_window import MainWindow
+    from ui.kit import qt_workarounds
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.shell.main_window import MainWindow
 
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, settings_dir)

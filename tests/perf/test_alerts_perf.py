@@ -7,10 +7,10 @@ import time
 import pytest
 
 from controlroom.db.engine import libpq_url
-from ui.alarm_banner import AlarmBanner
-from ui.alerts import AlertStore
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
+from ui.shell.alarm_banner import AlarmBanner
+from ui.alerts.queue import AlertStore
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
 
 from .baselines import bare_insert, bare_notify, report
 

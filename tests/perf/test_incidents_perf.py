@@ -51,7 +51,7 @@ def bulk_load(url: str, *, closed: int, open_: int) -> float:
 
 
 def test_incident_figures_with_a_million_closed(qtbot, open_as, fresh_db_url):
-    from ui.incident_model import IncidentFilterProxy, IncidentTableModel
+    from ui.incidents.model import IncidentFilterProxy, IncidentTableModel
 
     loaded = bulk_load(fresh_db_url, closed=1_000_000, open_=10_000)
     print(f"bulk_load: {loaded:.1f} s")

@@ -52,8 +52,8 @@ class GuiConsole:
     """What a console's incident list does with events, plus a propagation probe on the GUI thread."""
 
     def __init__(self, session) -> None:
-        from ui.event_bridge import EventBridge
-        from ui.incident_model import IncidentTableModel
+        from ui.kit.event_bridge import EventBridge
+        from ui.incidents.model import IncidentTableModel
         self.session = session
         self.model = IncidentTableModel(lambda: datetime.now(timezone.utc))
         self.model.load(session.incidents.list_open(), session.incidents.assigned_units())

@@ -110,9 +110,9 @@ def test_two_thousand_units_at_400_fixes_per_second(qapp, qtbot, fresh_db_url, t
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
     from controlroom.session import open_session
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.map_panel import make_panel
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.map.panel import make_panel
 
     placed = _add_units(fresh_db_url, UNITS)
     assert placed == UNITS

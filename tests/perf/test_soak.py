@@ -52,9 +52,9 @@ def qt_warnings(qtlog) -> list[str]:
 
 
 def test_eight_hour_shift_compressed_leaks_nothing_and_warns_nothing(qtbot, qtlog, pg_server, tmp_path):
-    from ui.context import ConsoleContext
-    from ui.event_bridge import EventBridge
-    from ui.main_window import MainWindow
+    from ui.kit.context import ConsoleContext
+    from ui.kit.event_bridge import EventBridge
+    from ui.shell.main_window import MainWindow
 
     os.environ["CONTROLROOM_MAP_CACHE"] = str(tmp_path / "mapcache")
     url = _fresh_training_db(pg_server, "trn_soak")

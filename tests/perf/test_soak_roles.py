@@ -8,7 +8,7 @@ fatal to pytest. Asserted: the process is alive at the end and exits cleanly; th
 its end with no failed event; RSS after warm-up grows <= 5 %; and the singletons' reference counts
 are steady — none of None/True/False would reach zero within 1,000 shifts at the drain measured
 (on PySide6 6.12.0/3.11 the raw count does fall, one per None-returning binding call; the reserve
-in ui/qt_workarounds.py is what makes that harmless, and the figures below show both).
+in ui/kit/qt_workarounds.py is what makes that harmless, and the figures below show both).
 
 SOAK_SECONDS: wall-clock length of the compressed shift (default 120; the full bench runs 600+).
 SOAK_UNPATCHED=1: run the consoles with the workaround off, to see the soak catch the defect.
@@ -36,7 +36,7 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "120"))
 WARMUP = 0.25
 SHIFT_H = 8.0
 NAMES = ("none", "true", "false")
-RESERVE = 1 << 60  # = ui.qt_workarounds.RESERVE, given in the console process
+RESERVE = 1 << 60  # = ui.kit.qt_workarounds.RESERVE, given in the console process
 
 
 def run_consoles(url: str, tmp_path: Path) -> tuple[int, list[dict], dict, dict, str]:

@@ -50,7 +50,7 @@ def test_explicit_tls_opt_out_is_kept_but_warned(caplog):
 
 
 def test_no_passwords_in_argv_or_environment(monkeypatch):
-    from ui.app import check_secrets, parse_args
+    from ui.shell.app import check_secrets, parse_args
     assert "password" in check_secrets(parse_args(["--database-url", "postgresql://app:secret@db/x"]))
     assert "embedded demo only" in check_secrets(parse_args(["--database-url", "postgresql://db/x",
                                                               "--password", "demo"]))
@@ -63,7 +63,7 @@ def test_no_passwords_in_argv_or_environment(monkeypatch):
 
 
 def test_demo_never_reaches_a_database_given_by_url_without_demo(pg_server):
-    from ui.app import parse_args, resolve_database
+    from ui.shell.app import parse_args, resolve_database
     url = _empty_db(pg_server, f"sec_live_{next(_n)}")
     init_database(url, demo=False)  # what the owner's `python -m controlroom.db init` does
     args = parse_args(["--database-url", url])

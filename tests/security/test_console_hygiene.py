@@ -6,11 +6,11 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QLabel as QtLabel, QWidget
 
-from ui import ops
-from ui.command_panel import make_panel
-from ui.context import ConsoleContext
-from ui.event_bridge import EventBridge
-from ui.idle_lock import IdleLock, install_idle_lock
+from ui.kit import ops
+from ui.command.panel import make_panel
+from ui.kit.context import ConsoleContext
+from ui.kit.event_bridge import EventBridge
+from ui.kit.idle_lock import IdleLock, install_idle_lock
 
 from ..conftest import MK
 
@@ -58,8 +58,8 @@ def test_html_typed_into_a_summary_is_shown_as_text_in_every_label(qtbot, open_a
 
 
 def test_despatch_heading_and_qa_title_show_html_as_text(qtbot, open_as):
-    from ui.despatch_tab import DespatchTab
-    from ui.auditor_workspace import AuditorWorkspace
+    from ui.despatch.tab import DespatchTab
+    from ui.audit.workspace import AuditorWorkspace
     s = open_as("despatch.north")
     inc = s.incidents.create(channel="999", incident_type="ASSAULT", summary=HOAX, lat=MK[0], lon=MK[1],
                              grade="G2")

@@ -1,0 +1,1 @@
+"""The auditor's workspace: audit search and QA reviews."""

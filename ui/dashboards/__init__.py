@@ -1,0 +1,1 @@
+"""Boards: performance (contact dashboards), wallboard, answer banding, workforce forecast."""

@@ -1,0 +1,1 @@
+"""The time-travel replay window and its models (REPLAY on the command line)."""

@@ -1,0 +1,1 @@
+"""Crime and incident standards (issue 14): prompts and reconciliation panels."""

@@ -1,0 +1,1 @@
+"""The trainer's window and its models (scenario player controls, debrief)."""
