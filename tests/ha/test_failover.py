@@ -260,10 +260,12 @@ def test_leader_frozen_comes_back_as_replica(cluster):
 def test_whole_cluster_restart(cluster):
     from controlroom.db.cluster import restart, stop
 
-    def fault() -> None:
+    def fault() -> float:
         stop(Path(cluster.root))
+        down = time.monotonic()  # every member and etcd stopped: the fault has taken effect
         time.sleep(1)
         restart(cluster)
+        return down
 
     r = _run_fault(cluster, "restart", fault)
     _check(r)
