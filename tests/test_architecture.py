@@ -76,3 +76,20 @@ def test_each_contract_catches_the_import_it_forbids(copy_tree, module, planted,
     flat = " ".join(res.stdout.split())  # the report wraps long contract names
     verdict = flat[flat.index(contract):].split(" KEPT")[0].split(" BROKEN")[0]
     assert f"{verdict} BROKEN" in flat and "1 broken" in flat, res.stdout[-3000:]
+
+
+def test_the_command_line_knows_every_verb_without_any_panel_imported():
+    """Verbs are registered in one place (ui/cli/verbs.py), not as a side effect of importing the
+    panel that happens to use them: a fresh interpreter that imports only the line has them all."""
+    code = ("import sys; from ui.cli.line import COMMANDS\n"
+            "verbs = 'HELP N G1 G4 L C D DV ARR CLR ST REC TG TGR TGM TGP FA ACK REPLAY'.split()\n"
+            "print('missing', [v for v in verbs if COMMANDS.find(v)[0] is None])\n"
+            "print('panels', sorted(m for m in sys.modules if m.startswith(('ui.talkgroups', 'ui.command.',"
+            " 'ui.replay', 'ui.incidents.list_panel', 'ui.despatch.units_panel'))))\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "missing []" in res.stdout and "panels []" in res.stdout, res.stdout
+    offenders = [str(p.relative_to(REPO)) for p in (REPO / "ui").rglob("*.py")
+                 if "COMMANDS.register(" in p.read_text() and p.name != "verbs.py"]
+    assert offenders == []
