@@ -140,3 +140,43 @@ def test_models_draw_text_in_readable_colours_for_the_active_theme(qtbot):
             assert palette.contrast(room, palette.THEMES[theme]["base"]) >= AA
     finally:
         palette.active_theme = "light"
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_check_boxes_and_radio_buttons_are_visible_checked_or_not(qtbot, theme):
+    """Issue 18: the night theme's unchecked boxes (the incident flags, 'Accredited') were all but
+    invisible. Drawn as the console draws them: the box's frame stands out from the ground by at
+    least 3:1 (WCAG 1.4.11, non-text contrast), and checked differs from unchecked at a glance."""
+    from PySide6.QtWidgets import QApplication, QCheckBox, QRadioButton, QStyle, QStyleOptionButton
+    from ui.kit import themes
+
+    app = QApplication.instance()
+    old = app.styleSheet(), app.property("controlroomTheme")
+    themes.apply(app, theme)
+    try:
+        ground = palette.THEMES[theme]["window"]
+        for cls in (QCheckBox, QRadioButton):
+            drawn = {}
+            for checked in (False, True):
+                w = cls("Firearms")
+                qtbot.addWidget(w)
+                w.setChecked(checked)
+                w.resize(160, 30)
+                w.show()
+                qtbot.waitExposed(w)
+                opt = QStyleOptionButton()
+                w.initStyleOption(opt)
+                sub = QStyle.SE_CheckBoxIndicator if cls is QCheckBox else QStyle.SE_RadioButtonIndicator
+                rect = w.style().subElementRect(sub, opt, w)
+                img = w.grab().toImage()
+                px = [img.pixelColor(x, y).name() for x in range(rect.left(), rect.right() + 1)
+                      for y in range(rect.top(), rect.bottom() + 1)]
+                drawn[checked] = px
+                best = max(palette.contrast(c, ground) for c in px)
+                assert best >= 3.0, (cls.__name__, checked, theme, best)
+            differ = sum(a != b for a, b in zip(drawn[False], drawn[True])) / len(drawn[False])
+            assert differ > 0.2, (cls.__name__, theme, differ)  # a fill, not a hairline
+    finally:
+        app.setStyleSheet(old[0])
+        app.setProperty("controlroomTheme", old[1])
+        palette.active_theme = "light"
