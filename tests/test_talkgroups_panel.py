@@ -134,3 +134,19 @@ def test_group_unit_lists_follow_status_area_and_despatch_changes_row_by_row(qtb
     other.talkgroups.release(inc.id, tg.name)
     qtbot.waitUntil(lambda: cs in m.view(ox_pri).units and not m.view(tg.name).units, timeout=5000)
     assert not resets and not inserted
+
+
+def test_the_group_table_keeps_four_rows_in_a_laptop_side_column(qtbot, open_as):
+    """Issue 18: at 1366x768 the despatcher's talk-group panel showed one group row; the units strip
+    took the room. In a dock as short as the laptop layout gives it, four rows stay in view."""
+    panel = make_panel(qtbot, open_as("despatch.north"))
+    panel.resize(360, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.wait(50)
+    view = panel.table
+    rows_in_view = sum(1 for r in range(panel.model.rowCount())
+                       if view.visualRect(panel.proxy.index(r, 0)).bottom() <= view.viewport().height()
+                       and view.visualRect(panel.proxy.index(r, 0)).top() >= 0)
+    assert rows_in_view >= 4, rows_in_view
+    assert panel.units.isVisible()  # the units strip is still there, below

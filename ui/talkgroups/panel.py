@@ -299,11 +299,18 @@ class TalkGroupsPanel(QWidget):
         low.setContentsMargins(0, 0, 0, 0)
         low.addWidget(self.units_label)
         low.addWidget(self.units)
+        # The groups are what the despatcher works: at least four rows whatever the screen (at
+        # 1366x768 the units strip used to take the room and leave one row); the strip below
+        # never grows past what it shows.
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + 4 * 22
+                                    + self.table.horizontalScrollBar().sizeHint().height() + 4)
+        lower.setMaximumHeight(lower.sizeHint().height())
         split = QSplitter(Qt.Vertical)
         split.addWidget(self.table)
         split.addWidget(lower)
         split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 0)
+        split.setCollapsible(0, False)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.warnings)
