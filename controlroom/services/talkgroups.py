@@ -15,7 +15,7 @@ from .talkgroup_views import (GROUPS_SQL, PoolStatus, TalkGroupView, Transmissio
                               group_dict, owning_room, pool_warning, view_of)
 from .views import view_from
 
-__all__ = ["TalkGroupService", "TalkGroupView", "TransmissionView", "PoolStatus", "release_on_close",
+__all__ = ["TalkGroupService", "TalkGroupView", "TransmissionView", "PoolStatus",
            "owning_room", "group_dict", "view_of", "armed_warning", "pool_warning"]
 
 KIND_ORDER = ("primary", "incident", "hailing", "partner", "training")
@@ -33,12 +33,6 @@ def _groups(tx_or_conn: Any, where: str, params: dict[str, Any]) -> list[Mapping
     sql = GROUPS_SQL.replace("{where}", where)
     conn = tx_or_conn.conn if isinstance(tx_or_conn, Tx) else tx_or_conn
     return list(conn.execute(text(sql), params).mappings().all())
-
-
-def release_on_close(tx: Tx, incident_id: int) -> list[str]:
-    """Called by incidents.close() inside its transaction: free every group of the incident (the
-    database does it: cr_talkgroups_release_all, one statement)."""
-    return list(tx.execute("SELECT cr_talkgroups_release_all(:i, 'closed')", {"i": incident_id}).scalar() or [])
 
 
 class TalkGroupService:
