@@ -253,7 +253,7 @@ def test_leader_frozen_comes_back_as_replica(cluster):
     r = _run_fault(cluster, "sigstop", fault)
     _wait(lambda: sum(1 for s in status(cluster) if s["role"] in ("master", "primary", "leader")) == 1
           and any(s["name"] == m.name and s["role"] == "replica" and s["state"] in ("running", "streaming")
-                  for s in status(cluster)), 180, "the frozen leader did not come back as a replica")
+                  for s in status(cluster)), 300, "the frozen leader did not come back as a replica")
     _check(r)
 
 
