@@ -42,8 +42,6 @@ def sync_despatch_policy(conn: Any) -> None:
 
 def policy_values() -> dict[str, Any]:
     """Everything the API functions read, from the catalogues (keys = policy.key)."""
-    from ..geo.gazetteer import urban_towns
-
     grades = config.grade_policy()
     standards = config.load_resource("standards")
     types = config.incident_types()
@@ -53,7 +51,7 @@ def policy_values() -> dict[str, Any]:
                               "rural": int(v["attend_minutes"]["rural"])}
                           for g, v in grades["grades"].items()},
         "urban": {"radius_m": float(grades.get("urban", {}).get("radius_km", 4.0)) * 1000.0,
-                  "towns": [[lat, lon] for _, lat, lon in urban_towns()]},
+                  "towns": [[lat, lon] for _, lat, lon in config.urban_towns()]},
         "incident_types": sorted(types),
         "closing_codes": {k: list(v.get("qualifiers") or []) for k, v in codes.items()},
         "duplicate_closing_codes": sorted(k for k, v in codes.items() if v.get("needs_link")),

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from ..kernel.errors import WrongDatabase
-from ..services.base import to_json
+from ..kernel.config import to_json
 from .engine import connect
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, text
 
 from ..kernel.config import maps_path
 from ..geo import load_shipped_areas
-from ..services.base import to_json
+from ..kernel.config import to_json
 
 ROOMS = [("north", "North control room", "Milton Keynes"), ("south", "South control room", "Abingdon")]
 

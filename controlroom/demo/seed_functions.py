@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from ..kernel import config
-from ..services.base import to_json
+from ..kernel.config import to_json
 
 SEEDED_BY = "demo-seed"
 

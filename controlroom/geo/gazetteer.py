@@ -26,19 +26,8 @@ def parse_latlon(text: str) -> tuple[float, float] | None:
     return lat, lon
 
 
-@functools.cache
-def _places() -> dict[str, tuple[float, float]]:
-    with open(config.maps_path("places.csv"), encoding="utf-8") as fh:
-        return {r["name"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)
-                if r["kind"] == "place"}
-
-
-@functools.cache
-def urban_towns() -> tuple[tuple[str, float, float], ...]:
-    """The towns listed under `urban.towns` in resources/grades.yaml, with gazetteer positions."""
-    places = _places()
-    towns = config.grade_policy().get("urban", {}).get("towns", [])
-    return tuple((t, *places[t]) for t in towns if t in places)
+_places = config.shipped_places
+urban_towns = config.urban_towns   # kernel: the grading policy (db.policy) needs them too
 
 
 def is_rural(lat: float, lon: float) -> bool:

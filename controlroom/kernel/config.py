@@ -65,3 +65,29 @@ def incident_types() -> dict[str, dict[str, Any]]:
 
 def grade_policy() -> dict[str, Any]:
     return load_resource("grades")
+
+
+@functools.cache
+def shipped_places() -> dict[str, tuple[float, float]]:
+    """Town positions from maps/places.csv (kind 'place'), name -> (lat, lon)."""
+    import csv
+
+    with open(maps_path("places.csv"), encoding="utf-8") as fh:
+        return {r["name"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)
+                if r["kind"] == "place"}
+
+
+@functools.cache
+def urban_towns() -> tuple[tuple[str, float, float], ...]:
+    """The towns listed under `urban.towns` in resources/grades.yaml, with their positions: part of
+    the grading policy (urban or rural attendance targets), which the database enforces."""
+    places = shipped_places()
+    towns = grade_policy().get("urban", {}).get("towns", [])
+    return tuple((t, *places[t]) for t in towns if t in places)
+
+
+def to_json(value: Any) -> str:
+    """JSON for a jsonb parameter or column (dates and decimals as text, non-ASCII kept)."""
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False)

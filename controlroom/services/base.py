@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 import sqlalchemy.exc as sa_exc
 from sqlalchemy import Connection, Engine, text
 
+from ..kernel.config import to_json as to_json  # re-exported: services import it from here
 from ..kernel.errors import Conflict, ControlRoomError, InvalidInput, NotPermitted, Unavailable, readable
 from ..geo import AreaIndex
 from ..kernel.roles import ROLE_LABELS, allowed
@@ -49,8 +50,6 @@ class Actor:
         return ROLE_LABELS.get(self.role, self.role)
 
 
-def to_json(value: Any) -> str:
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 class Tx:
