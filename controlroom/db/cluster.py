@@ -180,7 +180,9 @@ def member_config(state: ClusterState, m: Member, pg_bin: Path) -> dict[str, Any
         "etcd3": {"hosts": [f"127.0.0.1:{state.etcd_client}"]},
         "bootstrap": {
             "dcs": {
-                "ttl": 10, "loop_wait": 1, "retry_timeout": 4,
+                # Patroni >= 3.0.3 refuses a leader lease under 20 s ("ttl=10 can't be smaller
+                # than 20, adjusting"): a dead leader is replaced after ~20 s, not ~10.
+                "ttl": 20, "loop_wait": 1, "retry_timeout": 4,
                 "maximum_lag_on_failover": 1048576,
                 "synchronous_mode": True,          # an acknowledged commit is on two members
                 "synchronous_mode_strict": False,  # with one member left, keep accepting writes
