@@ -199,6 +199,38 @@ class Session:
         """Connected through a multi-host URL (a cluster that fails over by itself)."""
         return is_multi_host(self.conninfo)
 
+    @property
+    def areas(self) -> AreaIndex:
+        """The force's areas (point-in-area lookups), read once at sign-in."""
+        return self.ctx.areas
+
+    @property
+    def area_rooms(self) -> dict[str, str]:
+        """Area code -> owning room, kept current from the rooms' ownership events (a live dict)."""
+        return self.ctx.area_rooms
+
+    def area_features(self) -> dict[str, Any]:
+        """The areas as a GeoJSON FeatureCollection with their current owning rooms (no query:
+        built from what sign-in read and ownership events keep current) — for the map."""
+        from shapely.geometry import mapping
+
+        return {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"code": a.code, "name": a.name, "room": self.ctx.area_rooms.get(a.code)},
+             "geometry": mapping(a.geometry)} for a in sorted(self.ctx.areas.areas, key=lambda a: a.code)]}
+
+    def base_map(self) -> Any:
+        """The force's configured base map (`geo_config`), a `controlroom.geo.basemap.BaseMap`."""
+        from .geo.basemap import read_base_map
+
+        with self.ctx.read() as conn:
+            return read_base_map(conn)
+
+    def replayer(self, *, snapshot_every: int = 1000) -> Any:
+        """A `controlroom.replay.store.Replayer` over this session's own connection (its rights)."""
+        from .replay.store import Replayer
+
+        return Replayer(self.engine, snapshot_every=snapshot_every)
+
     def policy(self, name: str) -> str | None:
         """A force policy value from the database (meta 'policy.<name>', read-only for consoles)."""
         with self.ctx.read() as conn:

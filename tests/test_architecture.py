@@ -93,3 +93,17 @@ def test_the_command_line_knows_every_verb_without_any_panel_imported():
     offenders = [str(p.relative_to(REPO)) for p in (REPO / "ui").rglob("*.py")
                  if "COMMANDS.register(" in p.read_text() and p.name != "verbs.py"]
     assert offenders == []
+
+
+def test_the_ui_talks_to_the_session_facade_not_its_engine_or_service_context():
+    """Issue 24: ui/ reaches the database only through the session's services and facade
+    methods (session.area_features(), session.base_map(), session.replayer(), ...), never its
+    SQLAlchemy engine or the services' shared context."""
+    import re
+
+    reach = re.compile(r"\bsession\.(engine|ctx|conninfo|_\w+)\b")
+    found = [f"{p.relative_to(REPO)}:{n}: {line.strip()}"
+             for p in sorted((REPO / "ui").rglob("*.py"))
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if reach.search(line) and not line.lstrip().startswith("#")]
+    assert found == []

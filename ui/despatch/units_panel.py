@@ -299,8 +299,8 @@ class UnitsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.session = ctx.session
-        names = {a.code: a.name for a in getattr(ctx.session.ctx.areas, "areas", ())}
-        self.model = UnitsModel(ctx.session.ctx.area_rooms, ctx.clock, names)
+        names = {a.code: a.name for a in ctx.session.areas.areas}
+        self.model = UnitsModel(ctx.session.area_rooms, ctx.clock, names)
         self.proxy = UnitsFilter()
         self.proxy.setSourceModel(self.model)
         self.view = QTableView()

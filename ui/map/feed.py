@@ -90,7 +90,7 @@ class MapFeed(QObject):
         self.loaded = True
         self._apply_incidents(_as_dict(i) for i in incidents)
         self._apply_units(units)
-        self.panel.set_area_rooms(dict(self.ctx.session.ctx.area_rooms))
+        self.panel.set_area_rooms(dict(self.ctx.session.area_rooms))
         pending, self._pending = self._pending, []
         for ev in pending:  # each event carries full state, so replaying in order converges
             self._apply(ev)

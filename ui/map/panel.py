@@ -26,11 +26,10 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from maps.builder import MAPS_DIR, build_base_map, load_geojson
 from controlroom.kernel import palette
+from controlroom.kernel.errors import ControlRoomError
 from ui.map.base_map import base_map_layers
 
 if TYPE_CHECKING:
@@ -329,25 +328,12 @@ class MapPanel(QWidget):
         menu.popup(QCursor.pos())
 
 
-def _areas_from_database(ctx: "ConsoleContext") -> dict:
-    """The areas as a FeatureCollection with their CURRENT owning rooms (one read at start-up)."""
-    with ctx.session.engine.connect() as conn:
-        rows = conn.execute(text("SELECT code, name, room_code, geojson FROM areas ORDER BY code")).mappings().all()
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"code": r["code"], "name": r["name"], "room": r["room_code"]},
-         "geometry": r["geojson"]} for r in rows]}
-
-
 def make_panel(ctx: "ConsoleContext") -> QWidget:
     """The console's live map: cached base map (current area owners), fed from the event bridge."""
     from maps.cache import ensure_base_map
     from ui.map.feed import MapFeed
 
-    try:
-        areas = _areas_from_database(ctx)
-    except SQLAlchemyError:  # DB down at start-up: the shipped areas; room events recolour later
-        log.warning("map: areas not readable from the database, using the shipped GeoJSON")
-        areas = load_geojson(MAPS_DIR / "areas.geojson")
+    areas = ctx.session.area_features()  # read at sign-in, owners kept current by events: no query here
     tile_url = os.environ.get("CONTROLROOM_MAP_TILES") or None
     base = _base_map_from_database(ctx)
     layers, _handler, _allowed = base_map_layers(base)
@@ -361,12 +347,9 @@ def make_panel(ctx: "ConsoleContext") -> QWidget:
 
 def _base_map_from_database(ctx: "ConsoleContext") -> Any:
     """The force's configured base map (geo_config), or None for the schematic map."""
-    from controlroom.geo.basemap import read_base_map
-
     try:
-        with ctx.session.engine.connect() as conn:
-            return read_base_map(conn)
-    except SQLAlchemyError:
+        return ctx.session.base_map()
+    except ControlRoomError:
         log.warning("map: base-map configuration not readable, showing the schematic map")
         return None
 

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QHBoxL
                                QWidget)
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.replay.store import Replayer
 from controlroom.replay.state import VirtualRoomState
 from controlroom.replay.report import segment_report
 from controlroom.kernel.roles import PERMISSIONS
@@ -27,6 +26,7 @@ from ..kit.ops import run_op
 from .models import IdRole, ReplayIncidentModel
 
 if TYPE_CHECKING:
+    from controlroom.replay.store import Replayer
     from ..kit.context import ConsoleContext
 
 SPEEDS = (1, 2, 5, 10, 30, 60)
@@ -45,7 +45,7 @@ class ReplayWindow(QWidget):
         self.ctx = ctx
         self.setObjectName("replayWindow")
         self.setWindowTitle("REPLAY — virtual control room")
-        self.replayer = replayer or Replayer(ctx.session.engine)
+        self.replayer = replayer or ctx.session.replayer()
         self.state: Optional[VirtualRoomState] = None
         self.mark_seq: Optional[int] = None
         self.selected: Optional[int] = None

@@ -254,7 +254,7 @@ class TalkGroupsPanel(QWidget):
         self.session = ctx.session
         self.incident_id: Optional[int] = None
         self.armed: list[tuple[int, str, tuple[str, ...]]] = []
-        self.model = TalkGroupModel(self.session.ctx.area_rooms, ctx.clock)
+        self.model = TalkGroupModel(self.session.area_rooms, ctx.clock)
         self.proxy = SourceDataProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(Qt.UserRole)
