@@ -242,3 +242,12 @@ def test_listener_fills_a_gap_without_deadlocking_and_keeps_delivering(open_as, 
     inc = create(a, "after the big one")
     assert wait_for(lambda: any(e.entity_id == str(inc.id) for e in got), timeout=5)
     assert next(e for e in got if e.seq == big).payload["blob"] == "x" * 9000
+
+
+def test_write_outage_is_the_longest_wait_between_acknowledgements_across_the_fault():
+    from tools.replica_demo import write_outage
+
+    # acks at 1, 2, 3 s; the fault at 4 s; next acks at 11 and 11.5 s: consoles waited 8 s
+    assert write_outage([11.5, 1.0, 2.0, 3.0, 11.0], 4.0) == 8.0
+    assert write_outage([1.0, 2.0], 4.0) is None            # nothing acknowledged after the fault
+    assert write_outage([5.0, 9.0], 4.0) == 4.0             # nothing before it: counted from the fault

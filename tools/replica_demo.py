@@ -180,6 +180,19 @@ def _append(path: Path, text: str) -> None:
 
 
 # -- the failover exercise (used by the demo and by tests/test_continuity_failover.py) --------------
+def write_outage(acked_at: "list[float]", fault_at: float) -> float | None:
+    """The outage consoles saw: the longest wait between two acknowledged writes (monotonic
+    times) from the last one before the fault (or the fault itself) on. A write in flight at the fault may not fail at
+    all (the in-doubt check resolves it on the promoted server), so failures alone do not
+    measure it. None when nothing was acknowledged after the fault."""
+    acks = sorted(acked_at)
+    around = [t for t in acks if t >= fault_at]
+    if not around:
+        return None
+    seq = ([t for t in acks if t < fault_at][-1:] or [fault_at]) + around  # nothing before: from the fault
+    return max(b - a for a, b in zip(seq, seq[1:]))
+
+
 def run_failover(pair: ReplicaPair, *, incidents: int = 500, kill_after: int = 250,
                  database: str = "controlroom") -> dict[str, Any]:
     """Create incidents, crash the primary part-way, promote the standby, carry on writing.
@@ -246,8 +259,7 @@ def run_failover(pair: ReplicaPair, *, incidents: int = 500, kill_after: int = 2
     # began. A write in flight at the crash may not fail at all (the in-doubt check resolves it
     # on the promoted server), so failures alone do not measure it.
     around = [t for t in acked_at if t >= kill]
-    before = [t for t in acked_at if t < kill]
-    gaps = [b - a for a, b in zip(([before[-1]] if before else []) + around, around)]
+    outage = write_outage(acked_at, kill)
     return {
         "acknowledged": len(acked), "present": len(present), "missing": sorted(set(acked) - present),
         "unacknowledged_present": total - len(present), "failed_writes": failures,
@@ -256,7 +268,7 @@ def run_failover(pair: ReplicaPair, *, incidents: int = 500, kill_after: int = 2
         "listener_connected": listener.connected, "listener_reconnects": listener.reconnects,
         "detection_s": round(marks["first_failure"] - kill, 3) if "first_failure" in marks else None,
         "promote_s": round(marks["promoted"] - kill, 3),
-        "write_outage_s": round(max(gaps), 3) if gaps else None,
+        "write_outage_s": round(outage, 3) if outage is not None else None,
         "reconnect_after_promote_s": round(min(t for t in around if t >= marks["promoted"]) - marks["promoted"], 3)
         if any(t >= marks["promoted"] for t in around) else None,
     }

@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from controlroom.errors import ControlRoomError, Unavailable
+from tools.replica_demo import write_outage
 
 CONSOLES = 20
 PEOPLE = ("handler.north", "handler.south", "despatch.north", "despatch.south", "super.north",
@@ -130,10 +131,7 @@ def _run_fault(state, label: str, fault) -> dict:
     # the first write a console STARTED after the fault and got acknowledged (not one in flight)
     first = min((t1 for w in writers for t0, t1 in w.ack_times if t0 > t_fault), default=None)
     # the longest time no console got any write acknowledged, across the fault
-    acks = sorted(t1 for w in writers for _, t1 in w.ack_times)
-    around = [t for t in acks if t >= t_fault]
-    before = [t for t in acks if t < t_fault][-1:]
-    outage = max((b - a for a, b in zip(before + around, around)), default=None)
+    outage = write_outage([t1 for w in writers for _, t1 in w.ack_times], t_fault)
     time.sleep(2)  # listeners catch up
     with psycopg.connect(state.admin_url()) as conn:
         rows = conn.execute("SELECT summary, count(*) FROM incidents WHERE summary LIKE %s GROUP BY 1",
