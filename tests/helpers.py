@@ -68,3 +68,47 @@ def activate(qtbot, widget) -> None:
     qtbot.waitExposed(widget)
     widget.windowHandle().requestActivate()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is widget.window(), timeout=3000)
+
+
+def login_roles(admin_url: str, db_url: str, groups: dict[str, str], prefix: str):
+    """Generator for a module fixture: a login role (password 'pw') per key of `groups`, in that
+    job group, with CONNECT on the test database; yields {key: role name}, then revokes and drops
+    them (roles are cluster-wide, so names are unique per process)."""
+    import os
+
+    from psycopg import sql as q
+
+    names = {k: f"{prefix}_{os.getpid()}_{k}" for k in groups}
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        for k, name in names.items():
+            c.execute(q.SQL("DROP ROLE IF EXISTS {}").format(q.Identifier(name)))
+            c.execute(q.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
+                q.Identifier(name), q.Identifier(groups[k])))
+    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is granted per database (issue 19)
+        db = c.execute("SELECT current_database()").fetchone()[0]
+        for name in names.values():
+            c.execute(q.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(q.Identifier(db), q.Identifier(name)))
+    yield names
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        for name in names.values():
+            c.execute(q.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(q.Identifier(db), q.Identifier(name)))
+            c.execute(q.SQL("DROP ROLE IF EXISTS {}").format(q.Identifier(name)))
+
+
+def connect_as(db_url: str, name: str) -> psycopg.Connection:
+    """A raw psycopg connection as a role made by `login_roles`."""
+    return psycopg.connect(db_url, user=name, password="pw", autocommit=True)
+
+
+def fails(c, statement, params=(), *, state: str | None = None, match: str | None = None):
+    """Run `statement` on raw connection `c`, which must refuse it (SQLSTATE `state`, message
+    containing `match`); returns the error."""
+    import pytest
+
+    with pytest.raises(psycopg.Error) as err:
+        c.execute(statement, params)
+    if state:
+        assert err.value.sqlstate == state, (err.value.sqlstate, str(err.value))
+    if match:
+        assert match in str(err.value), str(err.value)
+    return err.value

@@ -2,53 +2,21 @@
 the rules hold for an operator with a raw psycopg connection, and identity is the login's."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
 from .conftest import server_url
-from .helpers import new, sql
+from .helpers import connect_as, fails, login_roles, new, sql
 
 GROUPS = {"handler": "cr_handler", "handler2": "cr_handler", "auditor": "cr_auditor"}
 
 
 @pytest.fixture(scope="module")
 def operators(pg_server, db_url):
-    names = {k: f"tcon_{os.getpid()}_{k}" for k in GROUPS}
-    admin = server_url(pg_server, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        for k, name in names.items():
-            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
-            c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
-                pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
-    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is per database (issue 19)
-        db = c.execute("SELECT current_database()").fetchone()[0]
-        for name in names.values():
-            c.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(pgsql.Identifier(db),
-                                                                            pgsql.Identifier(name)))
-    yield names
-    with psycopg.connect(admin, autocommit=True) as c:
-        for name in names.values():
-            c.execute(pgsql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(pgsql.Identifier(db),
-                                                                           pgsql.Identifier(name)))
-            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
-
-
-def connect_as(db_url, name):
-    return psycopg.connect(db_url, user=name, password="pw", autocommit=True)
-
-
-def fails(c, statement, params=(), *, state=None, match=None):
-    with pytest.raises(psycopg.Error) as err:
-        c.execute(statement, params)
-    if state:
-        assert err.value.sqlstate == state, (err.value.sqlstate, str(err.value))
-    if match:
-        assert match in str(err.value), str(err.value)
+    """Login roles in each job group (cluster-wide: unique names, dropped afterwards)."""
+    yield from login_roles(server_url(pg_server, "postgres"), db_url, GROUPS, "tcon")
 
 
 RECEIVE = "SELECT api.contact_receive(%s, %s, %s, %s, NULL, %s)"

@@ -4,17 +4,14 @@ fixes that live in those functions (firearms declared automatically, a duplicate
 original's THRIVE)."""
 from __future__ import annotations
 
-import os
 
-import psycopg
 import pytest
-from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
 
 from .conftest import MK, server_url
-from .helpers import new, spot, sql, wait_for
+from .helpers import connect_as, fails, login_roles, new, spot, sql, wait_for
 
 GROUPS = {"handler": "cr_handler", "despatcher": "cr_despatcher", "super": "cr_supervisor",
           "super2": "cr_supervisor", "auditor": "cr_auditor"}
@@ -23,28 +20,7 @@ GROUPS = {"handler": "cr_handler", "despatcher": "cr_despatcher", "super": "cr_s
 @pytest.fixture(scope="module")
 def operators(pg_server, db_url):
     """Login roles in each job group (cluster-wide: unique names, dropped afterwards)."""
-    names = {k: f"tinc_{os.getpid()}_{k}" for k in GROUPS}
-    admin = server_url(pg_server, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        for k, name in names.items():
-            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
-            c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
-                pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
-    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is per database (issue 19)
-        db = c.execute("SELECT current_database()").fetchone()[0]
-        for name in names.values():
-            c.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(pgsql.Identifier(db),
-                                                                            pgsql.Identifier(name)))
-    yield names
-    with psycopg.connect(admin, autocommit=True) as c:
-        for name in names.values():
-            c.execute(pgsql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(pgsql.Identifier(db),
-                                                                           pgsql.Identifier(name)))
-            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
-
-
-def connect_as(db_url, name):
-    return psycopg.connect(db_url, user=name, password="pw", autocommit=True)
+    yield from login_roles(server_url(pg_server, "postgres"), db_url, GROUPS, "tinc")
 
 
 CREATE = ("SELECT api.incident_create(p_channel => '999', p_incident_type => %s, p_summary => 'raw', "
@@ -63,16 +39,6 @@ _AREA = {}
 def sql_area(c, lat, lon):
     # the area a console derives with shapely; the tests only need a real one in the south room
     return _AREA.setdefault("oxon", "oxon")
-
-
-def fails(c, statement, params=(), *, state: str | None = None, match: str | None = None):
-    with pytest.raises(psycopg.Error) as err:
-        c.execute(statement, params)
-    if state:
-        assert err.value.sqlstate == state, (err.value.sqlstate, str(err.value))
-    if match:
-        assert match in str(err.value), str(err.value)
-    return err.value
 
 
 # ---- identity and direct writes ---------------------------------------------------------------

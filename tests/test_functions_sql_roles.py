@@ -2,16 +2,14 @@
 connection gets exactly what their job group may do, and the audit names the session's login."""
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import psycopg
 import pytest
-from psycopg import sql as pgsql
 from psycopg.types.json import Jsonb
 
 from .conftest import server_url
-from .helpers import sql
+from .helpers import connect_as, login_roles, sql
 
 GROUPS = {"handler": "cr_handler", "despatcher": "cr_despatcher", "super": "cr_supervisor",
           "auditor": "cr_auditor"}
@@ -19,31 +17,8 @@ GROUPS = {"handler": "cr_handler", "despatcher": "cr_despatcher", "super": "cr_s
 
 @pytest.fixture(scope="module")
 def operators(pg_server, db_url):
-    """Login roles in each job group (roles are cluster-wide: unique names, dropped afterwards)."""
-    names = {k: f"t23_{os.getpid()}_{k}" for k in GROUPS}
-    admin = server_url(pg_server, "postgres")
-    with psycopg.connect(admin, autocommit=True) as c:
-        for k, name in names.items():
-            c.execute(pgsql.SQL("CREATE ROLE {} LOGIN PASSWORD 'pw' IN ROLE {}").format(
-                pgsql.Identifier(name), pgsql.Identifier(GROUPS[k])))
-    with psycopg.connect(db_url, autocommit=True) as c:  # CONNECT is granted per database
-        dbname = c.execute("SELECT current_database()").fetchone()[0]
-        for name in names.values():
-            c.execute(pgsql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                pgsql.Identifier(dbname), pgsql.Identifier(name)))
-    yield names
-    with psycopg.connect(db_url, autocommit=True) as c:
-        dbname = c.execute("SELECT current_database()").fetchone()[0]
-        for name in names.values():
-            c.execute(pgsql.SQL("REVOKE CONNECT ON DATABASE {} FROM {}").format(
-                pgsql.Identifier(dbname), pgsql.Identifier(name)))
-    with psycopg.connect(admin, autocommit=True) as c:
-        for name in names.values():
-            c.execute(pgsql.SQL("DROP ROLE IF EXISTS {}").format(pgsql.Identifier(name)))
-
-
-def connect_as(db_url, name):
-    return psycopg.connect(db_url, user=name, password="pw", autocommit=True)
+    """Login roles in each job group (cluster-wide: unique names, dropped afterwards)."""
+    yield from login_roles(server_url(pg_server, "postgres"), db_url, GROUPS, "t23")
 
 
 SAVE = ("SELECT api.reference_save(p_document_id => NULL, p_expected_version => NULL, p_kind => 'policy', "
