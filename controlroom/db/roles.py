@@ -11,8 +11,7 @@
   granted per database: CONNECT goes to the operators in that database's own directory (`users`)
   and to nobody else (a trainee listed only in a training database cannot reach live).
 - Consoles hold no INSERT/UPDATE/DELETE on tables and no sequence privileges: every write is an
-  `api.*` function. While services are being converted, `LEGACY_DIRECT_WRITES` lists the tables
-  consoles may still write directly (the converting work removes entries as it lands).
+  `api.*` function (since 0039 there is no exception).
 
     python -m controlroom.db create-roles --admin-url postgresql://postgres@host/postgres --database controlroom
 """
@@ -39,32 +38,13 @@ JOB_GROUPS = {"call_handler": "cr_handler", "despatcher": "cr_despatcher",
               "auditor": "cr_auditor", "admin": "cr_admin"}
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 
-# TRANSITIONAL (issue 19): tables consoles may still INSERT/UPDATE/DELETE directly, because the
-# service that writes them has not yet been converted to an `api.*` function. Each entry says
-# which service still writes it. The converting work deletes an entry when its last direct write
-# is gone; tests/security/test_grants.py asserts exactly which remain. When this is empty, the
-# legacy cr_emit/cr_audit (which take a claimed identity, ignored for operators) stop being
-# executable by consoles (LEGACY_EMIT below).
-LEGACY_DIRECT_WRITES: dict[str, str] = {}  # empty since 0039: the presence beat is api.console_heartbeat
-# TRANSITIONAL: SELECT ... FOR SHARE run as the console (an invoker trigger of a legacy write)
-# needs UPDATE on at least one column: granted on one harmless column only, while the legacy
-# table that fires the trigger is still written directly.
-LEGACY_ROW_LOCKS = {
-    # cr_incident_room_from_area() (trigger on incidents) locks the area row FOR SHARE
-    "areas": ("name", "incidents"),
-}
-# definer functions consoles may call directly while LEGACY_DIRECT_WRITES is non-empty: the
-# services' event/audit path. Both ignore the identity a console claims (cr_actor()).
+# The legacy event/audit entry points (they took a claimed identity): revoked from consoles since
+# 0039, when the last direct write went behind `api.*`; kept in NEVER_CONSOLE below.
 LEGACY_EMIT = ("cr_emit(text,text,text,jsonb,text,text,text,boolean,jsonb)",
                "cr_audit(text,text,text,text,text,text,text,jsonb)")
 # SECURITY DEFINER functions in `public` consoles may execute (everything else of that kind is
 # reachable only through `api.*`).
 CONSOLE_DEFINER_FUNCTIONS = ("cr_actor()",)
-# TRANSITIONAL: definer helpers a not-yet-converted service still calls directly -> the legacy
-# table whose conversion removes the need (executable only while that table is still listed).
-TRANSITIONAL_DEFINERS = {
-    "cr_talkgroups_release_all(bigint,text)": "incidents",  # incidents.close frees the talk groups
-}
 # readable by one group only (everything else in `public` is readable by every console)
 GROUP_ONLY_READ = {"audit_log": "cr_auditor", "audit_anchors": "cr_auditor"}
 NO_CONSOLE_READ = frozenset({"event_head"})
@@ -164,14 +144,13 @@ def _raw(conn: Any) -> psycopg.Connection:
 NEVER_CONSOLE = ("cr_event_row(text,text,text,jsonb,text,text,text,boolean,jsonb)",
                  "cr_audit_row(text,text,text,text,text,text,text,jsonb)",
                  "cr_emit(text,text,text,jsonb,boolean,jsonb)", "cr_audit(text,text,text,jsonb)",
-                 "cr_require(text,text,text)", "cr_training_reset(text[])")
+                 "cr_require(text,text,text)", "cr_training_reset(text[])") + LEGACY_EMIT
 
 
 def apply_grants(conn: Any) -> list[str]:
     """Console privileges, re-applied after every migration (init_database does).
 
-    - no INSERT/UPDATE/DELETE/TRUNCATE for any job group on any table, but `LEGACY_DIRECT_WRITES`
-      (to cr_console); nothing on sequences but what those legacy INSERTs need (USAGE);
+    - no INSERT/UPDATE/DELETE/TRUNCATE for any job group on any table; nothing on sequences;
     - SELECT: a table a migration already granted to particular groups keeps exactly those
       readers; any other table is readable by every console, except `GROUP_ONLY_READ` (audit
       trail: auditors) and `NO_CONSOLE_READ`;
@@ -210,25 +189,8 @@ def apply_grants(conn: Any) -> list[str]:
             continue
         if t not in group_read:
             stmts.append(sql.SQL("GRANT SELECT ON {} TO {}").format(ti, consoles))
-        lock = LEGACY_ROW_LOCKS.get(t)
-        if lock and lock[1] in LEGACY_DIRECT_WRITES and t not in LEGACY_DIRECT_WRITES:
-            stmts.append(sql.SQL("GRANT UPDATE ({}) ON {} TO {}").format(sql.Identifier(lock[0]), ti, consoles))
-        if t in LEGACY_DIRECT_WRITES:
-            privs = "INSERT" if t in append_only else "INSERT, UPDATE, DELETE"
-            stmts.append(sql.SQL("GRANT " + privs + " ON {} TO {}").format(ti, consoles))
-            for (seq,) in raw.execute(
-                    "SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid "
-                    "JOIN pg_class t ON t.oid = d.refobjid WHERE s.relkind = 'S' "
-                    "AND t.relname = %s AND d.deptype IN ('a', 'i')", (t,)).fetchall():
-                # transitional too: an INSERT into a serial column needs the sequence
-                stmts.append(sql.SQL("GRANT USAGE ON SEQUENCE {} TO {}").format(sql.Identifier(seq), consoles))
     allowed = {d.replace(" ", "") for d in CONSOLE_DEFINER_FUNCTIONS}
-    if LEGACY_DIRECT_WRITES:
-        allowed |= {d.replace(" ", "") for d in LEGACY_EMIT}
-    allowed |= {f for f, table in TRANSITIONAL_DEFINERS.items() if table in LEGACY_DIRECT_WRITES}
     denied = {d.replace(" ", "") for d in NEVER_CONSOLE}
-    if not LEGACY_DIRECT_WRITES:
-        denied |= {d.replace(" ", "") for d in LEGACY_EMIT}
     for sig, secdef in raw.execute(
             "SELECT p.oid::regprocedure::text, p.prosecdef FROM pg_proc p "
             "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public' "

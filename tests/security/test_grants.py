@@ -4,13 +4,12 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from controlroom.db.roles import LEGACY_DIRECT_WRITES, LEGACY_EMIT, LEGACY_ROW_LOCKS
+from controlroom.db.roles import LEGACY_EMIT
 
 from .conftest import refused
 
-# Tables consoles may still write directly while their services are converted to api.*
-# functions. Shrinks as the conversion lands; must end empty (issue 19).
-EXPECTED_LEGACY: set[str] = set()  # the presence heartbeat was the last (api.console_heartbeat, 0039)
+# Every table: consoles write none of them directly since 0039 (issue 19); these are named so
+# that a grant on one of them fails with its name even if the catalogue query below were wrong.
 NEVER_WRITABLE = {"users", "meta", "events", "audit_log", "event_head", "alembic_version", "rooms",
                   "gazetteer", "training_unit_baseline",
                   # converted to api.* functions (despatch, command): gone from the list
@@ -26,37 +25,35 @@ NEVER_WRITABLE = {"users", "meta", "events", "audit_log", "event_head", "alembic
                   "consoles", "room_presence"}
 
 
-def test_the_transitional_direct_write_list_is_exactly_what_remains():
-    assert set(LEGACY_DIRECT_WRITES) == EXPECTED_LEGACY
-    assert not (set(LEGACY_DIRECT_WRITES) & NEVER_WRITABLE)
-
-
-def test_consoles_write_only_the_listed_tables_and_no_sequence(db_url):
+def test_consoles_write_no_table_and_no_sequence(db_url):
     with psycopg.connect(db_url) as owner:
         writable = {r[0] for r in owner.execute(
             "SELECT DISTINCT table_name FROM information_schema.role_table_grants "
             "WHERE grantee LIKE 'cr\\_%' AND privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')")}
-        assert writable == set(LEGACY_DIRECT_WRITES)
-        # transitional row-lock grants: one column, only while the legacy writer exists
+        assert writable == set()
         cols = owner.execute(
             "SELECT DISTINCT table_name, column_name FROM information_schema.column_privileges "
-            "WHERE grantee LIKE 'cr\\_%%' AND privilege_type = 'UPDATE' "
-            "AND table_name <> ALL (%s)", (list(LEGACY_DIRECT_WRITES),)).fetchall()
-        assert set(cols) == {(t, c) for t, (c, legacy) in LEGACY_ROW_LOCKS.items() if legacy in LEGACY_DIRECT_WRITES}
+            "WHERE grantee LIKE 'cr\\_%' AND privilege_type IN ('INSERT', 'UPDATE')").fetchall()
+        assert cols == []
         seq_privs = owner.execute(
             "SELECT c.relname, a.privilege_type FROM pg_class c, aclexplode(c.relacl) a "
             "JOIN pg_roles r ON r.oid = a.grantee WHERE c.relkind = 'S' AND r.rolname LIKE 'cr\\_%'").fetchall()
-        # transitional: USAGE (nextval) only for the serial columns of legacy tables; never UPDATE (setval)
-        assert all(p == "USAGE" for _, p in seq_privs)
-        if not LEGACY_DIRECT_WRITES:
-            assert seq_privs == []
+        assert seq_privs == []
 
 
-def test_legacy_emit_is_executable_only_while_direct_writes_remain(attacker):
+@pytest.mark.parametrize("who", ["handler.north", "despatch.north", "inspector.north"])
+def test_an_operator_holds_no_write_privilege_on_any_named_table(attacker, who):
+    c = attacker(who)
+    held = [t for t in sorted(NEVER_WRITABLE) if c.execute(
+        "SELECT has_table_privilege(%s, 'INSERT, UPDATE, DELETE, TRUNCATE')", (t,)).fetchone()[0]]
+    assert held == []
+
+
+def test_the_legacy_identity_claiming_emit_and_audit_are_not_executable_by_consoles(attacker):
     c = attacker("handler.north")
     for sig in LEGACY_EMIT:
         ok = c.execute("SELECT has_function_privilege(%s, 'EXECUTE')", (sig,)).fetchone()[0]
-        assert ok == bool(LEGACY_DIRECT_WRITES), sig
+        assert ok is False, sig
 
 
 def test_no_security_definer_function_is_open_to_everyone(db_url):
