@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # seeded (e.g. the gazetteer loaded by a migration) are kept too (meta 'training_reference_tables');
 # every other table is operational and is emptied by a reset.
 KEEP_TABLES = frozenset({
-    "alembic_version", "meta", "event_head", "rooms", "areas", "users", "units", "talk_groups", "consoles",
+    "alembic_version", "meta", "event_head", "rooms", "areas", "area_rings", "users", "units", "talk_groups", "consoles",
     "room_presence", "gazetteer", "training_unit_baseline",
     # the force's geography (issue 22): imported into a training database with the same CLI
     "addresses", "postcodes", "geo_config", "road_nodes", "road_edges",

@@ -1,6 +1,6 @@
 """SQLAlchemy 2 typed ORM models. Import every model module here so Base.metadata is complete."""
 from .base import Base
-from .core import Area, Console, Meta, Room, User
+from .core import Area, AreaRing, Console, Meta, Room, User  # noqa: F401
 from .incidents import Incident, IncidentLog, UrnCounter
 from .records import AuditLog, Event
 from .resources import TalkGroup, Unit

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy import Double, ForeignKey, Index, String, Text, func
 from sqlalchemy.dialects.postgresql import INET, JSONB, TIMESTAMP, base as pg_base
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.types import TypeDecorator, UserDefinedType
@@ -37,8 +37,28 @@ def _pg_name_ddl(type_: PGName, compiler: Any, **kw: Any) -> str:
     return "name"
 
 
-# so that reflection (Alembic's compare, `alembic check`) knows it instead of warning
+class PGPolygon(UserDefinedType[Any]):
+    """PostgreSQL's built-in `polygon` (area outlines for the database's point-in-area check)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "polygon"
+
+
+class PGBox(UserDefinedType[Any]):
+    """PostgreSQL's built-in `box` (a ring's bounding box)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "box"
+
+
+# so that reflection (Alembic's compare, `alembic check`) knows them instead of warning
 pg_base.ischema_names.setdefault("xid8", XID8)
+pg_base.ischema_names.setdefault("polygon", PGPolygon)
+pg_base.ischema_names.setdefault("box", PGBox)
 
 
 class Meta(Base):
@@ -65,6 +85,20 @@ class Area(Base):
     room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
     home_room_code: Mapped[str] = mapped_column(ForeignKey("rooms.code"))
     geojson: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class AreaRing(Base):
+    """One ring of an area's geometry (ring 0 a part's outline, others its holes), kept from
+    `areas.geojson` by a trigger (migration 0041) for `cr_areas_at(lat, lon)`."""
+
+    __tablename__ = "area_rings"
+    area_code: Mapped[str] = mapped_column(String(20), ForeignKey("areas.code", ondelete="CASCADE"),
+                                           primary_key=True)
+    part: Mapped[int] = mapped_column(primary_key=True)
+    ring: Mapped[int] = mapped_column(primary_key=True)
+    outline: Mapped[Any] = mapped_column(PGPolygon())
+    bbox: Mapped[Any] = mapped_column(PGBox())
+    area_size: Mapped[float] = mapped_column(Double)
 
 
 class User(Base):
