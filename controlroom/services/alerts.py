@@ -17,8 +17,7 @@ from sqlalchemy import text
 
 from ..kernel.errors import Conflict, InvalidInput, NotPermitted
 from .base import ServiceContext
-from .units import callsign_field
-from .validate import int_id, text_field, time_field
+from .validate import callsign_field, int_id, text_field, time_field
 from .views import parse_ts
 
 RESULTS = {"officer_safe": "officer safe", "assistance_sent": "assistance sent"}

@@ -11,7 +11,8 @@ from typing import Any, Optional
 from sqlalchemy import text
 
 from .base import ServiceContext, to_json
-from .qa import QaMixin
+from . import qa
+from .qa import QaReviewView, QaSampleItem
 
 GENESIS = "0" * 64
 VERIFY_SQL = text(
@@ -47,9 +48,25 @@ def row_hash(fields: list[str], prev: str) -> str:
     return hashlib.sha256("|".join([*fields, prev]).encode("utf-8")).hexdigest()
 
 
-class AuditService(QaMixin):
+class AuditService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    # ---- quality sampling of closed incidents (controlroom/services/qa.py) --------------------
+    def qa_sample(self, *, percent: float = 5.0, since: datetime | None = None,
+                  until: datetime | None = None, seed: float | None = None) -> list[QaSampleItem]:
+        """A random `percent` of closed incidents (closed in [since, until]); the draw is audited."""
+        return qa.qa_sample(self.ctx, percent=percent, since=since, until=until, seed=seed)
+
+    def record_review(self, incident_id: int, *, checklist: dict[str, bool], findings: str,
+                      outcome: str, sample_percent: float | None = None) -> QaReviewView:
+        """Record the auditor's findings on a closed incident (append-only; emits qa.reviewed)."""
+        return qa.record_review(self.ctx, incident_id, checklist=checklist, findings=findings, outcome=outcome,
+                                sample_percent=sample_percent)
+
+    def reviews(self, *, incident_id: int | None = None, limit: int = 500) -> list[QaReviewView]:
+        """Recorded QA reviews, newest first (optionally for one incident)."""
+        return qa.reviews(self.ctx, incident_id=incident_id, limit=limit)
 
     def verify(self, *, batch: int = 20_000) -> VerifyResult:
         """Re-walk the whole chain: each row's hash and its link to the previous row (auditors;

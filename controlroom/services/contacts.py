@@ -7,81 +7,20 @@ Life of a contact: queued → taken (one operator, exclusively) → answered (ph
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from ..kernel import config
 from ..kernel.errors import Conflict, InvalidInput
 from .base import ServiceContext
 from .contact_rules import scan
 from .validate import code_field, int_id, text_field, time_field
-from .views import parse_ts, view_from
+from .views import ContactView, contact_view  # the views live at the services root (handoff reads them too)
 
 THRIVE_KEYS = ("threat", "harm", "risk", "investigation", "vulnerability", "engagement")
 STATE_WORDS = {"queued": "waiting in the queue", "callback": "waiting for a call-back",
                "taken": "taken", "answered": "answered", "abandoned": "abandoned",
                "assessed": "assessed", "resolved": "resolved", "to_incident": "already an incident"}
-
-
-@dataclass(frozen=True)
-class ContactView:
-    id: int
-    channel: str
-    priority: int
-    state: str
-    received_at: datetime
-    from_addr: str
-    flagged_emergency: bool = False
-    needs_review: bool = False
-    base_priority: int = 4
-    queue_time: Optional[datetime] = None
-    text: Optional[str] = None
-    repeat_count: int = 0
-    flag_reason: Optional[str] = None
-    taken_by: Optional[str] = None
-    taken_console: Optional[str] = None
-    taken_at: Optional[datetime] = None
-    answered_at: Optional[datetime] = None
-    abandoned_at: Optional[datetime] = None
-    assessed_at: Optional[datetime] = None
-    thrive: Optional[dict[str, Any]] = None
-    callback_count: int = 0
-    callback_at: Optional[datetime] = None
-    resolved_at: Optional[datetime] = None
-    resolution: Optional[str] = None
-    incident_id: Optional[int] = None
-    review_outcome: Optional[str] = None
-    reviewed_by: Optional[str] = None
-    reviewed_at: Optional[datetime] = None
-    review_reason: Optional[str] = None
-
-    @property
-    def from_(self) -> str:
-        return self.from_addr
-
-    @property
-    def repeat_caller(self) -> bool:
-        return self.repeat_count > 0
-
-    @property
-    def kind(self) -> str:
-        return channel_kind(self.channel)
-
-    @property
-    def waiting(self) -> bool:
-        return self.state in ("queued", "callback")
-
-
-def contact_view(row: Any) -> ContactView:
-    """From a DB row or an event payload (JSON: timestamps are strings)."""
-    d = dict(row)
-    d["queue_time"] = parse_ts(d.get("queue_time"))
-    return view_from(ContactView, d)
-
-
-def channel_kind(channel: str) -> str:
-    return str(config.channels().get(channel, {}).get("kind", "phone"))
 
 
 def contact_policy() -> dict[str, Any]:

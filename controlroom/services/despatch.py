@@ -13,8 +13,8 @@ from ..kernel import config
 from ..kernel.errors import InvalidInput, NotPermitted
 from ..models.resources import CAPABILITIES
 from .base import ServiceContext
-from .units import UnitView, callsign_field, shared_index, unit_view
-from .validate import code_field, int_id, text_field
+from .units import UnitView, shared_index, unit_view
+from .validate import callsign_field, code_field, int_id, text_field
 from .views import IncidentView, view_from
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,7 @@ from ..kernel import config
 from ..kernel.errors import ControlRoomError, InvalidInput
 from ..kernel.roles import allowed
 from .base import ServiceContext
-from .contacts import ContactView, contact_view
-from .views import view_from
+from .views import ContactView, contact_view, view_from
 
 log = logging.getLogger(__name__)
 

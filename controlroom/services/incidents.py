@@ -18,9 +18,8 @@ from .incident_lifecycle import LINK_KINDS, RISK_LEVELS, closing_codes
 from .incident_related import DUPLICATE_RADIUS_M, GENERIC_PLANS, HISTORY_RADIUS_M, RELATED_SQL, box_params
 from .incident_views import THRIVE_FIELDS, BreachView, LinkView, PlaceView, RelatedIncident, RelatedView, ThriveView
 from .validate import code_field, grade_field, int_id, phone_field, text_field, uprn_field
-from .views import IncidentView, LogEntryView, parse_ts, view_from
+from .views import FLAG_NAMES, IncidentView, LogEntryView, parse_ts, view_from
 
-FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 GRADES = ("G1", "G2", "G3", "G4")
 
 # Fields `update` may change (grade has its own call with rationale; status via close/reopen).

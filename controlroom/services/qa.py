@@ -1,4 +1,5 @@
-"""Quality sampling of closed incidents by data auditors (mixed into AuditService)."""
+"""Quality sampling of closed incidents by data auditors: plain functions of the service context,
+AuditService's qa_sample / record_review / reviews call them (it was a mixin with one host)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,50 +55,47 @@ class QaReviewView:
     urn: Optional[str] = None
 
 
-class QaMixin:
-    ctx: ServiceContext
+def qa_sample(ctx: ServiceContext, *, percent: float = 5.0, since: datetime | None = None,
+              until: datetime | None = None, seed: float | None = None) -> list[QaSampleItem]:
+    """A random `percent` of closed incidents (closed in [since, until]); the draw is audited."""
+    ctx.require("audit.qa", what="draw quality samples")
+    if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
+        raise InvalidInput("Sample size must be a percentage above 0 and at most 100.", field="percent")
+    if seed is not None and not -1 <= seed <= 1:
+        raise InvalidInput("A repeatable sample needs a seed between -1 and 1.", field="seed")
+    with ctx.single() as tx:  # one call: the draw and its audit row
+        rows = tx.call("api.qa_sample", percent=float(percent), since=since, until=until,
+                       seed=None if seed is None else float(seed), audit_as=("audit.qa", None))
+    return [view_from(QaSampleItem, r) for r in rows]
 
-    def qa_sample(self, *, percent: float = 5.0, since: datetime | None = None,
-                  until: datetime | None = None, seed: float | None = None) -> list[QaSampleItem]:
-        """A random `percent` of closed incidents (closed in [since, until]); the draw is audited."""
-        ctx = self.ctx
-        ctx.require("audit.qa", what="draw quality samples")
-        if isinstance(percent, bool) or not isinstance(percent, (int, float)) or not 0 < percent <= 100:
-            raise InvalidInput("Sample size must be a percentage above 0 and at most 100.", field="percent")
-        if seed is not None and not -1 <= seed <= 1:
-            raise InvalidInput("A repeatable sample needs a seed between -1 and 1.", field="seed")
-        with ctx.single() as tx:  # one call: the draw and its audit row
-            rows = tx.call("api.qa_sample", percent=float(percent), since=since, until=until,
-                           seed=None if seed is None else float(seed), audit_as=("audit.qa", None))
-        return [view_from(QaSampleItem, r) for r in rows]
 
-    def record_review(self, incident_id: int, *, checklist: dict[str, bool], findings: str,
-                      outcome: str, sample_percent: float | None = None) -> QaReviewView:
-        """Record the auditor's findings on a closed incident (append-only; emits qa.reviewed)."""
-        ctx = self.ctx
-        incident_id = int_id(incident_id)
-        ctx.require("audit.qa", entity=f"incident:{incident_id}", what="record quality reviews")
-        if not isinstance(checklist, dict) or set(checklist) != set(QA_CHECKLIST) or \
-                not all(isinstance(v, bool) for v in checklist.values()):
-            missing = sorted(set(QA_CHECKLIST) - set(checklist or {}))
-            raise InvalidInput("Answer every checklist item yes or no"
-                               + (f" (missing: {', '.join(QA_CHECKLIST[m] for m in missing)})." if missing else "."),
-                               field="checklist")
-        if outcome not in OUTCOMES:
-            raise InvalidInput(f"Outcome must be one of: {', '.join(OUTCOMES.values())}.", field="outcome")
-        body = text_field(findings, "Findings", field="findings", max_len=4000)
-        with ctx.single() as tx:  # the database refuses a review of an open incident
-            row = tx.call("api.qa_record_review", incident_id=incident_id, checklist=checklist, outcome=outcome,
-                          findings=body, sample_percent=sample_percent,
-                          audit_as=("audit.qa", f"incident:{incident_id}"))
-        return view_from(QaReviewView, row)
+def record_review(ctx: ServiceContext, incident_id: int, *, checklist: dict[str, bool], findings: str,
+                  outcome: str, sample_percent: float | None = None) -> QaReviewView:
+    """Record the auditor's findings on a closed incident (append-only; emits qa.reviewed)."""
+    incident_id = int_id(incident_id)
+    ctx.require("audit.qa", entity=f"incident:{incident_id}", what="record quality reviews")
+    if not isinstance(checklist, dict) or set(checklist) != set(QA_CHECKLIST) or \
+            not all(isinstance(v, bool) for v in checklist.values()):
+        missing = sorted(set(QA_CHECKLIST) - set(checklist or {}))
+        raise InvalidInput("Answer every checklist item yes or no"
+                           + (f" (missing: {', '.join(QA_CHECKLIST[m] for m in missing)})." if missing else "."),
+                           field="checklist")
+    if outcome not in OUTCOMES:
+        raise InvalidInput(f"Outcome must be one of: {', '.join(OUTCOMES.values())}.", field="outcome")
+    body = text_field(findings, "Findings", field="findings", max_len=4000)
+    with ctx.single() as tx:  # the database refuses a review of an open incident
+        row = tx.call("api.qa_record_review", incident_id=incident_id, checklist=checklist, outcome=outcome,
+                      findings=body, sample_percent=sample_percent,
+                      audit_as=("audit.qa", f"incident:{incident_id}"))
+    return view_from(QaReviewView, row)
 
-    def reviews(self, *, incident_id: int | None = None, limit: int = 500) -> list[QaReviewView]:
-        """Recorded QA reviews, newest first (optionally for one incident)."""
-        self.ctx.require("audit.read", what="read quality reviews")
-        with self.ctx.read() as conn:
-            rows = conn.execute(text(
-                "SELECT q.*, i.urn FROM qa_reviews q JOIN incidents i ON i.id = q.incident_id "
-                "WHERE CAST(:i AS bigint) IS NULL OR q.incident_id = :i ORDER BY q.id DESC LIMIT :l"),
-                {"i": incident_id, "l": limit}).mappings().all()
-        return [view_from(QaReviewView, r) for r in rows]
+
+def reviews(ctx: ServiceContext, *, incident_id: int | None = None, limit: int = 500) -> list[QaReviewView]:
+    """Recorded QA reviews, newest first (optionally for one incident)."""
+    ctx.require("audit.read", what="read quality reviews")
+    with ctx.read() as conn:
+        rows = conn.execute(text(
+            "SELECT q.*, i.urn FROM qa_reviews q JOIN incidents i ON i.id = q.incident_id "
+            "WHERE CAST(:i AS bigint) IS NULL OR q.incident_id = :i ORDER BY q.id DESC LIMIT :l"),
+            {"i": incident_id, "l": limit}).mappings().all()
+    return [view_from(QaReviewView, r) for r in rows]

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from ..kernel import config
 from ..kernel.errors import InvalidInput
 from .base import ServiceContext
-from .incidents import FLAG_NAMES
 from .validate import code_field, int_id, shown, text_field
+from .views import FLAG_NAMES
 
 KINDS = {"policy": "Policy", "procedure": "Procedure", "good_practice": "Good practice"}
 START, STOP = "\x02", "\x03"

@@ -15,7 +15,7 @@ from ..kernel.errors import InvalidInput
 from ..geo import validate_latlon
 from ..models.resources import CAPABILITIES, UNIT_STATUSES, Unit
 from .base import ServiceContext
-from .validate import code_field, text_field, time_field
+from .validate import callsign_field, code_field, text_field, time_field
 from .views import parse_ts, view_from
 
 STATUS_LABELS = {
@@ -91,11 +91,6 @@ def unit_row(row: Mapping[str, Any]) -> dict[str, Any]:
     d = {k: row[k] for k in keys if k in row}
     d["capabilities"] = list(d.get("capabilities") or [])
     return d
-
-
-def callsign_field(value: Any) -> str:
-    cs = text_field(value, "Callsign", field="callsign", max_len=16, multiline=False)
-    return (cs or "").upper()
 
 
 def shared_index(ctx: ServiceContext) -> Any:

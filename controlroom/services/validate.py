@@ -118,3 +118,9 @@ def uprn_field(value: Any) -> int | None:
         raise InvalidInput(f"UPRN '{shown(value)}' is not valid (a UPRN is a number of up to 12 digits).",
                            field="location")
     return cast(int, value)
+
+
+def callsign_field(value: Any) -> str:
+    """A unit's callsign, trimmed and upper-cased (units, despatch and alerts all take one)."""
+    cs = text_field(value, "Callsign", field="callsign", max_len=16, multiline=False)
+    return (cs or "").upper()

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping, Optional, TypeVar
 
+from ..kernel import config
+
 T = TypeVar("T")
+# an incident's flags (IncidentView's boolean fields; reference documents are filed under them)
+FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 
 
 def parse_ts(value: Any) -> Optional[datetime]:
@@ -65,8 +69,7 @@ class IncidentView:
 
     @property
     def flags(self) -> tuple[str, ...]:
-        names = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
-        return tuple(n for n in names if getattr(self, n))
+        return tuple(n for n in FLAG_NAMES if getattr(self, n))
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,64 @@ class LogEntryView:
     text: str
     console_id: Optional[str] = None
     original_at: Optional[datetime] = None  # a back-record's time on the paper log (kind 'back_record')
+
+
+# ---- contacts: read by the contact service and by handoff (work held by dead consoles) ----
+@dataclass(frozen=True)
+class ContactView:
+    id: int
+    channel: str
+    priority: int
+    state: str
+    received_at: datetime
+    from_addr: str
+    flagged_emergency: bool = False
+    needs_review: bool = False
+    base_priority: int = 4
+    queue_time: Optional[datetime] = None
+    text: Optional[str] = None
+    repeat_count: int = 0
+    flag_reason: Optional[str] = None
+    taken_by: Optional[str] = None
+    taken_console: Optional[str] = None
+    taken_at: Optional[datetime] = None
+    answered_at: Optional[datetime] = None
+    abandoned_at: Optional[datetime] = None
+    assessed_at: Optional[datetime] = None
+    thrive: Optional[dict[str, Any]] = None
+    callback_count: int = 0
+    callback_at: Optional[datetime] = None
+    resolved_at: Optional[datetime] = None
+    resolution: Optional[str] = None
+    incident_id: Optional[int] = None
+    review_outcome: Optional[str] = None
+    reviewed_by: Optional[str] = None
+    reviewed_at: Optional[datetime] = None
+    review_reason: Optional[str] = None
+
+    @property
+    def from_(self) -> str:
+        return self.from_addr
+
+    @property
+    def repeat_caller(self) -> bool:
+        return self.repeat_count > 0
+
+    @property
+    def kind(self) -> str:
+        return channel_kind(self.channel)
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in ("queued", "callback")
+
+
+def contact_view(row: Any) -> ContactView:
+    """From a DB row or an event payload (JSON: timestamps are strings)."""
+    d = dict(row)
+    d["queue_time"] = parse_ts(d.get("queue_time"))
+    return view_from(ContactView, d)
+
+
+def channel_kind(channel: str) -> str:
+    return str(config.channels().get(channel, {}).get("kind", "phone"))
