@@ -21,21 +21,21 @@ from .services.events import Event, EventService
 if TYPE_CHECKING:  # the services import the session's own modules: imported on first use below
     from .services.alerts import AlertService
     from .services.audit import AuditService
-    from .services.banding import BandingService
+    from .services.contacts import BandingService
     from .services.command import CommandService
     from .services.contacts import ContactService
-    from .services.despatch import DespatchService
+    from .services.units import DespatchService
     from .services.exchange import ExchangeService
-    from .services.handoff import HandoffService
+    from .services.rooms import HandoffService
     from .services.incidents import IncidentService
     from .services.intel import IntelService
     from .services.paper import PaperService
-    from .services.presence import PresenceService
-    from .services.prompts import PromptService
+    from .services.rooms import PresenceService
+    from .services.incidents import PromptService
     from .services.recovery import RecoveryService
     from .services.reference import ReferenceService
     from .services.rooms import RoomService
-    from .services.signoff import SignoffService
+    from .services.incidents import SignoffService
     from .services.talkgroups import TalkGroupService
     from .services.training import TrainingService
     from .services.units import UnitService
@@ -101,7 +101,7 @@ class Session:
 
     @property
     def despatch(self) -> DespatchService:
-        from .services.despatch import DespatchService
+        from .services.units import DespatchService
         return self._service("despatch", DespatchService)
 
     @property
@@ -131,22 +131,22 @@ class Session:
 
     @property
     def handoff(self) -> HandoffService:  # issue 14
-        from .services.handoff import HandoffService
+        from .services.rooms import HandoffService
         return self._service("handoff", HandoffService)
 
     @property
     def prompts(self) -> PromptService:  # issue 14
-        from .services.prompts import PromptService
+        from .services.incidents import PromptService
         return self._service("prompts", PromptService)
 
     @property
     def signoff(self) -> SignoffService:  # issue 14
-        from .services.signoff import SignoffService
+        from .services.incidents import SignoffService
         return self._service("signoff", SignoffService)
 
     @property
     def banding(self) -> BandingService:  # issue 14
-        from .services.banding import BandingService
+        from .services.contacts import BandingService
         return self._service("banding", BandingService)
 
     @property
@@ -166,7 +166,7 @@ class Session:
 
     @property
     def presence(self) -> PresenceService:  # issue 13
-        from .services.presence import PresenceService
+        from .services.rooms import PresenceService
         return self._service("presence", PresenceService)
 
     @property

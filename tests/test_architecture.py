@@ -56,9 +56,9 @@ def copy_tree(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("module, planted, contract", [
     ("controlroom/kernel/errors.py", "from controlroom.session import open_session",
      "controlroom layers"),                                   # the kernel reaching up to the facade
-    ("controlroom/db/engine.py", "import controlroom.services.incidents",
+    ("controlroom/db/engine.py", "import controlroom.services.incidents.service",
      "controlroom layers"),                                   # the database layer using a service
-    ("controlroom/services/incidents.py", "import PySide6.QtCore",
+    ("controlroom/services/incidents/service.py", "import PySide6.QtCore",
      "controlroom (domain, services, DB) never imports Qt"),
     ("maps/builder.py", "import ui.kit.ops", "maps (the base map builder) never imports ui or Qt"),
     ("ui/kit/ops.py", "import ui.shell.main_window", "ui layers"),           # the kit reaching up to the shell

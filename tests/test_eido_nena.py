@@ -18,7 +18,7 @@ from controlroom.exchange import eido
 from controlroom.errors import Conflict, InvalidInput
 from controlroom.models.incidents import STATUSES
 from controlroom.models.resources import CAPABILITIES, UNIT_STATUSES
-from controlroom.services.exchange_import import PartnerIncidentView
+from controlroom.services.exchange.importer import PartnerIncidentView
 from tests import nena_schema
 from tests.conftest import LONDON, MK, OXFORD
 from tests.test_records import count, rich_incident

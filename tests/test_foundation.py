@@ -17,7 +17,7 @@ from .helpers import wait_for
 
 
 def test_controlroom_imports_no_qt():
-    code = ("import sys, controlroom, controlroom.session, controlroom.services.incidents, "
+    code = ("import sys, controlroom, controlroom.session, controlroom.services.incidents.service, "
             "controlroom.db.listener; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken'))]; "
             "print(bad); sys.exit(1 if bad else 0)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
-from controlroom.services.intel_adapters import DemoIntelAdapter, IntelResult
+from controlroom.services.intel.adapters import DemoIntelAdapter, IntelResult
 
 from .helpers import new, sql
 

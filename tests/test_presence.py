@@ -9,7 +9,7 @@ import textwrap
 import time
 
 from controlroom.db.listener import Event
-from controlroom.services.presence import PresenceTracker, describe_others
+from controlroom.services.rooms.presence import PresenceTracker, describe_others
 
 from .conftest import MK
 

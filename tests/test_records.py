@@ -10,7 +10,7 @@ import pytest
 
 from controlroom.exchange import eido, reports
 from controlroom.errors import Conflict, InvalidInput, NotPermitted
-from controlroom.services.qa import QA_CHECKLIST
+from controlroom.services.audit.qa import QA_CHECKLIST
 from tests.conftest import MK
 
 

@@ -123,7 +123,7 @@ def test_views_and_replay_records_name_real_columns():
 
     from controlroom.models import Incident, IncidentLog, Unit
     from controlroom.replay import state
-    from controlroom.services.units import UNIT_COLUMNS, UnitView
+    from controlroom.services.units.service import UNIT_COLUMNS, UnitView
     from controlroom.services.views import IncidentView, LogEntryView
 
     def columns(model):

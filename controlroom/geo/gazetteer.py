@@ -1,6 +1,6 @@
 """Place lookup helpers: pasted coordinates, and the urban/rural rule for grade targets.
 
-The searchable gazetteer itself is the `gazetteer` table (pg_trgm); see services/incident_related.py.
+The searchable gazetteer itself is the `gazetteer` table (pg_trgm); see services/incidents/related.py.
 """
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ class Incident(Base):
     closing_code: Mapped[Optional[str]] = mapped_column(String(32))
     closing_qualifier: Mapped[Optional[str]] = mapped_column(String(64))
     result: Mapped[Optional[str]] = mapped_column(Text)
-    # Firearms command (see services/command.py): an ARV may be assigned to a firearms incident
+    # Firearms command (see services/command/service.py): an ARV may be assigned to a firearms incident
     # only once an inspector's authorisation is recorded here (despatch checks it in SQL).
     firearms_declared_at: Mapped[Optional[datetime]] = mapped_column(TS)
     armed_authorised_at: Mapped[Optional[datetime]] = mapped_column(TS)

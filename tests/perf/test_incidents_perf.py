@@ -10,7 +10,7 @@ import time
 import psycopg
 import pytest
 
-from controlroom.services.incidents import normalise_phone  # noqa: F401  (same module the app uses)
+from controlroom.services.incidents.service import normalise_phone  # noqa: F401  (same module the app uses)
 
 from .baselines import report
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
-from controlroom.services import audit_anchor as anchors
-from controlroom.services.audit import GENESIS, row_hash
+from controlroom.services.audit import anchor as anchors
+from controlroom.services.audit.service import GENESIS, row_hash
 
 from ..conftest import MK
 

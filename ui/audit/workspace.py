@@ -17,7 +17,7 @@ from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 
 
 from controlroom.errors import ControlRoomError
 from controlroom.exchange.reports import local
-from controlroom.services.qa import OUTCOMES, QA_CHECKLIST
+from controlroom.services.audit.qa import OUTCOMES, QA_CHECKLIST
 
 from ..kit.proxy_models import SourceDataProxy
 from controlroom.kernel import palette

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from controlroom.kernel import config
 from controlroom.errors import InvalidInput
-from controlroom.services.incident_lifecycle import closing_codes
-from controlroom.services.incident_sql import LONDON_TZ
+from controlroom.services.incidents.lifecycle import closing_codes
+from controlroom.services.incidents.clock import LONDON_TZ
 from controlroom.services.views import IncidentView
 
 from ..incidents.hub import HUB

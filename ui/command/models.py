@@ -8,8 +8,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 
-from controlroom.services.command_views import (CommandView, DecisionView, command_view, current_roles,
-                                                row_view)
+from controlroom.services.command.views import (CommandView, DecisionView, command_view, current_roles,
+    row_view)
 from controlroom.services.views import parse_ts
 
 from controlroom.kernel import palette

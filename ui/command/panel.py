@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComb
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError, NotPermitted
-from controlroom.services.command_views import (METHANE_FIELDS, NDM_STAGES, ROLE_ORDER, ROLE_TITLES,
-                                                CommandView, MethaneView, format_methane, row_view)
+from controlroom.services.command.views import (METHANE_FIELDS, NDM_STAGES, ROLE_ORDER, ROLE_TITLES,
+    CommandView, MethaneView, format_methane, row_view)
 
 from controlroom.kernel import palette
 from .models import DecisionModel, UnderCommandModel, local_time

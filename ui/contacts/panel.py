@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.kernel import config
-from controlroom.services.contacts import THRIVE_KEYS, ContactView, contact_view
+from controlroom.services.contacts.service import THRIVE_KEYS, ContactView, contact_view
 
 from ..kit.proxy_models import SourceDataProxy
 from ..kit.table_model import bold_font

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout,
                                QVBoxLayout, QWidget)
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.banding import BandRow, to_csv
+from controlroom.services.contacts.banding import BandRow, to_csv
 
 from controlroom.kernel import palette
 from ..kit.context import ConsoleContext

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.contact_dashboard import Dashboard
+from controlroom.services.contacts.dashboard import Dashboard
 
 from controlroom.kernel import palette
 from ..kit.context import ConsoleContext

@@ -6,7 +6,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.contact_dashboard import Dashboard
+from controlroom.services.contacts.dashboard import Dashboard
 
 from controlroom.kernel import palette
 from ..kit.context import ConsoleContext

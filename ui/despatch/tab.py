@@ -205,7 +205,7 @@ class DespatchTab(QWidget):
             self.assigned_model.load(rows)
 
     def _show_heading(self, inc: Any) -> None:
-        from controlroom.services.despatch import needed_capability
+        from controlroom.services.units.despatch import needed_capability
         need = needed_capability(inc.incident_type, inc.area_code, inc.firearms)
         self.urn = inc.urn
         flag = "  FIREARMS" if inc.firearms else ""

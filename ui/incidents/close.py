@@ -5,7 +5,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout
                                QVBoxLayout, QWidget)
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.incident_lifecycle import closing_codes
+from controlroom.services.incidents.lifecycle import closing_codes
 
 
 class CloseIncidentDialog(QDialog):

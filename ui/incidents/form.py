@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError, InvalidInput
-from controlroom.services.incident_views import THRIVE_FIELDS
+from controlroom.services.incidents.views import THRIVE_FIELDS
 from controlroom.services.views import IncidentView, view_from
 
 from . import form_tabs as tabs

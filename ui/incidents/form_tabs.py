@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridL
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.kernel import config
-from controlroom.services.incident_views import THRIVE_FIELDS
+from controlroom.services.incidents.views import THRIVE_FIELDS
 from controlroom.services.incidents import FLAG_NAMES
 
 from ..kit.form_widgets import SuggestionKeys, multiline, shrinkable_combo

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QLabel, QLin
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.kernel.roles import allowed
-from controlroom.services.intel import purposes, subject_kinds
+from controlroom.services.intel.service import purposes, subject_kinds
 
 from ..kit.context import ConsoleContext
 from ..kit.ops import run_op

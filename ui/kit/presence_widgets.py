@@ -1,6 +1,6 @@
 """'Also open at N-07 (despatch.north), typing…' in the incident form and the incident list.
 
-The session's PresenceTracker (controlroom.services.presence) is fed on the listener thread; these
+The session's PresenceTracker (controlroom.services.rooms.presence) is fed on the listener thread; these
 widgets only read it, on a 1 s timer and when a console.presence event arrives. Publishing what
 this console has open (and typing) runs off the GUI thread through ui.kit.ops.run_op.
 """
@@ -12,7 +12,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QToolTip, QWidget
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.presence import describe_others
+from controlroom.services.rooms.presence import describe_others
 
 from controlroom.kernel import palette
 from .ops import run_op

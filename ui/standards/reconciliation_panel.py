@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
-from controlroom.services.handoff import ReconItem
+from controlroom.services.rooms.handoff import ReconItem
 
 from ..kit.proxy_models import SourceDataProxy
 from controlroom.kernel import palette

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.errors import ControlRoomError
-from controlroom.services.talkgroups import (PoolStatus, TalkGroupView, armed_warning, owning_room,
-                                             pool_warning, view_of)
+from controlroom.services.talkgroups.service import (PoolStatus, TalkGroupView, armed_warning, owning_room,
+    pool_warning, view_of)
 
 from ..kit.proxy_models import SourceDataProxy
 from controlroom.kernel import palette

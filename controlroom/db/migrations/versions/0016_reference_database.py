@@ -12,7 +12,7 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-# Flags an incident carries (controlroom.services.incidents.FLAG_NAMES): one home, checked here too.
+# Flags an incident carries (controlroom.services.views.FLAG_NAMES): one home, checked here too.
 FLAGS = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 _FLAGS_SQL = ", ".join(f"'{f}'" for f in FLAGS)
 
