@@ -20,13 +20,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import text
 
 from . import avl as avl_sim
 from ..db.engine import make_engine
 from ..kernel.errors import ControlRoomError
+
+if TYPE_CHECKING:
+    from ..session import Session
 from .seed import DEMO_PASSWORD
 
 log = logging.getLogger(__name__)
@@ -147,7 +150,7 @@ def _make_incident(spec: DemoIncident, handler: Any, despatcher: Any, used: set[
     if spec.regrade:
         handler.incidents.grade(inc.id, spec.regrade, rationale="Assessed with THRIVE after the call")
     # a firearms flag (or an armed type) is declared by the database at create: no FA needed
-    sent = []
+    sent: list[str] = []
     for rec in despatcher.despatch.recommend(inc.id, limit=8):
         if len(sent) >= spec.assign:
             break
@@ -243,7 +246,7 @@ class DemoAvl:
                 self.holding = False
             session.close()
 
-    def _lease(self, session: Any) -> bool:
+    def _lease(self, session: Session) -> bool:
         """Hold the database's AVL lease: renew it a few times per ttl; take it when it lapses."""
         now = time.monotonic()
         if self.holding and now - self._renewed < self.lease_ttl / 3:

@@ -18,10 +18,14 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..kernel.config import maps_path
 from ..kernel.errors import ControlRoomError
 from ..geo import haversine_m
+
+if TYPE_CHECKING:
+    from ..services.units import UnitView
 
 log = logging.getLogger("controlroom.demo.avl")
 SPEED_MPS = 13.0
@@ -69,7 +73,7 @@ def _nearest_vertex(roads: list[list[tuple[float, float]]], lat: float, lon: flo
     return best
 
 
-def step(m: Mover, dt: float, rng: random.Random, inside) -> None:
+def step(m: Mover, dt: float, rng: random.Random, inside: Callable[[float, float], bool]) -> None:
     """Advance one unit by dt seconds."""
     dist = SPEED_MPS * dt
     if m.target is not None:
@@ -97,9 +101,11 @@ def step(m: Mover, dt: float, rng: random.Random, inside) -> None:
         m.heading += math.pi  # the force boundary: turn back
 
 
-def make_movers(units, roads, rng: random.Random) -> list[Mover]:
+def make_movers(units: Sequence[UnitView], roads: list[list[tuple[float, float]]], rng: random.Random) -> list[Mover]:
     movers = []
     for u in units:
+        if u.lat is None or u.lon is None:  # no fix yet: nothing to move from (run() leaves these out)
+            continue
         m = Mover(u.callsign, u.lat, u.lon, rng.uniform(0, 2 * math.pi))
         r, i, d = _nearest_vertex(roads, u.lat, u.lon)
         if d < 3_000 or "RPU" in u.capabilities:  # roads policing lives on the motorways
@@ -130,8 +136,8 @@ def run(url: str, *, units: int, rate: float, seconds: float | None, username: s
         t_end = None if seconds is None else time.monotonic() + seconds
         next_at, k = time.monotonic(), 0
         # an officer's radio emergency button, now and then (Poisson), as a gateway would send it
-        next_emergency = (None if not emergency_every
-                          else time.monotonic() + rng.expovariate(1.0 / emergency_every))
+        every = emergency_every or 0.0
+        next_emergency = None if not every else time.monotonic() + rng.expovariate(1.0 / every)
         log.info("moving %d units at %.0f fixes/s as %s", len(movers), rate, username)
         while t_end is None or time.monotonic() < t_end:
             m = movers[k % len(movers)]
@@ -146,7 +152,7 @@ def run(url: str, *, units: int, rate: float, seconds: float | None, username: s
                 log.warning("fix for %s not sent: %s", m.callsign, exc)
                 time.sleep(1.0)
             if next_emergency is not None and now >= next_emergency:
-                next_emergency = now + rng.expovariate(1.0 / emergency_every)
+                next_emergency = now + rng.expovariate(1.0 / every)
                 try:
                     session.units.emergency(m.callsign, at=datetime.now(timezone.utc), lat=m.lat, lon=m.lon,
                                             source="AVL simulator (radio emergency button)")
@@ -185,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     if not url:
         from ..db import init_database
         from ..db.embedded import start_embedded
-        url = start_embedded().get_uri("controlroom")  # type: ignore[attr-defined]
+        url = start_embedded().get_uri("controlroom")
         init_database(url, demo=True)
         args.password = args.password or "demo"
     elif args.password is None:

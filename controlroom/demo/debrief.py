@@ -118,14 +118,18 @@ def _concerns(entry: TimelineEntry, entity: Any) -> bool:
         return True
     want = str(entity)
     p = entry.payload if isinstance(entry.payload, dict) else {}
-    inc = p.get("incident") if isinstance(p.get("incident"), dict) else {}
+    inc = p.get("incident")
+    if not isinstance(inc, dict):
+        inc = {}
     return want in (str(entry.entity_id), str(p.get("incident_id")), str(inc.get("id")))
 
 
 def describe(e: TimelineEntry) -> str:
     """A short human line for a timeline row."""
     p = e.payload if isinstance(e.payload, dict) else {}
-    inc = p.get("incident") if isinstance(p.get("incident"), dict) else p
+    inc = p.get("incident")
+    if not isinstance(inc, dict):
+        inc = p
     parts = [str(v) for v in (inc.get("urn"), p.get("callsign") or (p.get("unit") or {}).get("callsign"),
                               p.get("status"), p.get("grade"), p.get("text")) if v]
     return " · ".join(parts)[:120]

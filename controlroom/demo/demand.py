@@ -43,7 +43,7 @@ HOLIDAY = {"999": 1.15, "999-text": 1.15, "101": 0.9, "switchboard": 0.55, "dire
 def bank_holidays(start: datetime, end: datetime) -> list[date]:
     """England and Wales bank holidays between the two times (the force's calendar)."""
     import holidays
-    return sorted(d for d in holidays.UK(subdiv="ENG", years=range(start.year, end.year + 1))
+    return sorted(d for d in holidays.country_holidays("GB", subdiv="ENG", years=range(start.year, end.year + 1))
                   if start.date() <= d <= end.date())
 
 GENERATE_SQL = """

@@ -243,7 +243,7 @@ class ScenarioPlayer:
     def reset(self, *, keep_state: bool = False) -> int:
         """Put the training database back to the scenario start (T+0, nothing fired)."""
         with self._lock:
-            seq = self.session.exercise.reset(scenario=self.scenario.name, units=self.scenario.start_units)
+            seq: int = self.session.exercise.reset(scenario=self.scenario.name, units=self.scenario.start_units)
             self.start_seq = seq - 1
             self.refs.clear()
             self.ref_seq.clear()

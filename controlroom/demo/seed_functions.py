@@ -34,7 +34,7 @@ def seed_reference_docs(conn: Connection, *, today: date | None = None) -> None:
     today = today or date.today()
     for d in config.load_resource("reference_docs")["documents"]:
         review = today + timedelta(days=int(d["review_in_days"]))
-        doc_id = conn.execute(text(
+        doc_id: int = conn.execute(text(
             "INSERT INTO ref_documents (kind, title, body, owner, review_due, demo, created_by, updated_by) "
             "VALUES (:k, :t, :b, :o, :r, true, :u, :u) RETURNING id"),
             {"k": d["kind"], "t": d["title"], "b": d["body"].strip(), "o": d["owner"], "r": review,

@@ -72,7 +72,8 @@ def build_record(conn: Connection, incident_id: int) -> dict[str, Any]:
 @functools.cache
 def schema() -> dict[str, Any]:
     with open(config.resource_path("eido.schema.json"), encoding="utf-8") as fh:
-        return json.load(fh)
+        loaded: dict[str, Any] = json.load(fh)
+    return loaded
 
 
 _formats = jsonschema.FormatChecker()
@@ -83,7 +84,6 @@ def format_checker() -> jsonschema.FormatChecker:
     return _formats
 
 
-@_formats.checks("date-time", raises=ValueError)
 def _is_datetime(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -95,11 +95,16 @@ def _is_datetime(value: object) -> bool:
     return True
 
 
-@_formats.checks("uri", raises=ValueError)
 def _is_uri(value: object) -> bool:
     if isinstance(value, str) and not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", value):
         raise ValueError("not a URI")
     return True
+
+
+# Registered by a call, not as decorators: jsonschema has no type information, so its decorator
+# would make the checkers untyped to mypy.
+_formats.checks("date-time", raises=ValueError)(_is_datetime)
+_formats.checks("uri", raises=ValueError)(_is_uri)
 
 
 @functools.cache
@@ -205,7 +210,8 @@ def parse(doc: Any) -> dict[str, Any]:
         path, target = dangling[0]
         raise InvalidInput(f"In {path}: '{target}' refers to nothing in the document. Nothing was imported.",
                            field="document", path=path)
-    return doc
+    checked: dict[str, Any] = doc  # the schema's root is an object
+    return checked
 
 
 def _path(err: jsonschema.ValidationError) -> str:

@@ -172,7 +172,7 @@ class _Builder:
                            "locationDescriptionText": loc.get("civicAddress") or None,
                            "localIdentifier": [loc["areaCode"]] if loc.get("areaCode") else None})
 
-    def caller(self) -> tuple[list, list, list]:
+    def caller(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """(callComponent, callbackComponent, personComponent) for the contact that raised it."""
         ic = self.ic
         caller = ic.get("caller") or {}
@@ -199,7 +199,7 @@ class _Builder:
             call["personReference"] = [ref(self.cid("person"))]
         return [call], callbacks, persons
 
-    def notes(self) -> tuple[list, list]:
+    def notes(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(notesComponent, uk:noteDetailComponent): the summary first, then the narrative log."""
         ic = self.ic
         summary = {**self.pro(ic), "lastUpdateTimeStamp": ic["createdTimestamp"], "$id": self.cid("summary"),
@@ -218,7 +218,7 @@ class _Builder:
     def ext(self, c: dict[str, Any], kind: str, key: object, **payload: Any) -> dict[str, Any]:
         return {**self.like(kind, c, key), "incidentReference": ref(self.cid("incident")), **payload}
 
-    def resources(self) -> tuple[list, list, list]:
+    def resources(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """(emergencyResourceComponent, dispatchComponent, uk:assignmentComponent)."""
         regs, res, dispatch, assign = self.regs, [], [], []
         for u in self.rec.get("emergencyResourceComponent", []):
@@ -245,7 +245,7 @@ class _Builder:
                                       "arrivedTimestamp", "clearedTimestamp", "result", "divertedFrom")}))
         return res, dispatch, assign
 
-    def talk_groups(self) -> tuple[list, list]:
+    def talk_groups(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         shared, alloc = [], []
         for g in self.rec.get("talkGroupComponent", []):
             p = self.pro(g)
@@ -257,7 +257,7 @@ class _Builder:
                                                            "releasedTimestamp", "releaseReason")}))
         return shared, alloc
 
-    def links(self) -> tuple[list, list]:
+    def links(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Related incidents as linkComponent; a duplicate (one side closed DUPLICATE) as mergeComponent."""
         links, merges = [], []
         for link in self.rec.get("links", []):
@@ -288,8 +288,8 @@ class _Builder:
                   "closedTimestamp": closure.get("closedTimestamp"), "result": closure.get("result")}
         return self.ext(ic, "incidentdetail", self.urn, **values)
 
-    def extensions(self) -> dict[str, list]:
-        out: dict[str, list] = {}
+    def extensions(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
         for name, (key, fields) in EXTENSIONS.items():
             out[name] = [{**self.pro(c), "incidentReference": ref(self.cid("incident")),
                           **{f: c.get(f) for f in fields}} for c in self.rec.get(key, [])]

@@ -179,7 +179,7 @@ def _channel(doc: dict[str, Any]) -> str:
     calls = doc.get("callComponent") or []
     local = calls[0].get("localCallType") if calls else None
     if local in config.channels():
-        return local
+        return str(local)
     if calls and calls[0].get("standardPrimaryCallType") == "emergency":
         return "999"
     return "internal"
@@ -210,7 +210,8 @@ def _caller(doc: dict[str, Any], by_id: dict[str, Any], p: Plan) -> None:
         parts = [v.get("value") for k in ("personGivenName", "personSurName") for v in names.get(k, [])
                  if isinstance(v, dict)]
         p.caller_name = p.caller_name or (full[0] if full else " ".join(x for x in parts if x) or None)
-        cb = by_id.get((person.get("callBackReference") or {}).get("$ref"))
+        ref = (person.get("callBackReference") or {}).get("$ref")
+        cb = by_id.get(ref) if isinstance(ref, str) else None
         for uri in (cb or {}).get("callBackInformationUri", []):
             p.caller_phone = p.caller_phone or _tel(uri)
     if p.caller_phone is None:
@@ -272,10 +273,10 @@ def _internal(c: dict[str, Any]) -> dict[str, Any]:
             "updatedBy": {"agencyIdentifier": agency(c) or "", "agentIdentifier": who.rsplit("@", 1)[0]}}
 
 
-def record_parts(doc: dict[str, Any]) -> dict[str, list]:
+def record_parts(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """A received document's records in the shape of eido_record.build_local (for the report)."""
     kinds = {k["noteReference"]["$ref"]: k["noteKind"] for k in doc.get("uk:noteDetailComponent", [])}
-    out: dict[str, list] = {"notesComponent": [
+    out: dict[str, list[dict[str, Any]]] = {"notesComponent": [
         {**_internal(n), "noteKind": kinds.get(n["$id"], "partner"), "text": plain(n["notesActionComments"])}
         for n in doc.get("notesComponent", []) if kinds.get(n["$id"]) != "summary"]}
     for name, (key, fields) in EXTENSIONS.items():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Sequence
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, RowMapping, text
 
 from ..kernel import config
 from ..kernel.errors import InvalidInput
@@ -26,7 +26,8 @@ def ts(value: Any) -> str | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    moment: datetime = value
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def tracking_id(urn: str, agency: str) -> str:
@@ -40,7 +41,7 @@ def component_id(kind: str, key: object, agency: str) -> str:
 def agency_of(conn: Connection) -> tuple[str, str]:
     """(identifier, name) of the agency this database belongs to: meta rows `agency_id` and
     `agency_name` (set by the force's administrator), else Thames Valley Police."""
-    rows = dict(conn.execute(text("SELECT key, value FROM meta WHERE key IN ('agency_id', 'agency_name')")).all())
+    rows: dict[str, str] = dict(conn.execute(text("SELECT key, value FROM meta WHERE key IN ('agency_id', 'agency_name')")).all())
     return rows.get("agency_id") or DEFAULT_AGENCY[0], rows.get("agency_name") or rows.get("agency_id") or DEFAULT_AGENCY[1]
 
 
@@ -55,7 +56,7 @@ def _tables(conn: Connection) -> set[str]:
         "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))}
 
 
-def _rows(conn: Connection, tables: set[str], table: str, sql: str, iid: int) -> list[Mapping[str, Any]]:
+def _rows(conn: Connection, tables: set[str], table: str, sql: str, iid: int) -> Sequence[RowMapping]:
     if table not in tables:  # that part of the system is not installed in this database
         return []
     return conn.execute(text(sql), {"i": iid}).mappings().all()
@@ -122,9 +123,9 @@ def build_local(conn: Connection, incident_id: int, *, agency: str, agency_name:
     return doc
 
 
-def _local_components(conn: Connection, tables: set[str], iid: int, agency: str) -> dict[str, list]:
+def _local_components(conn: Connection, tables: set[str], iid: int, agency: str) -> dict[str, list[dict[str, Any]]]:
     c = functools.partial(_component, agency=agency)
-    out: dict[str, list] = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     out["notesComponent"] = [
         {**c("note", r["id"], r["at"], r["username"]), "noteKind": r["kind"], "text": r["text"]}
         for r in _rows(conn, tables, "incident_log",

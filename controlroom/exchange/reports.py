@@ -30,7 +30,8 @@ def local(value: Any, fmt: str = "%d/%m/%Y %H:%M:%S") -> str:
         return "—"
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value.astimezone(LONDON).strftime(fmt)
+    moment: datetime = value
+    return moment.astimezone(LONDON).strftime(fmt)
 
 
 def _who(c: Mapping[str, Any], home: str) -> str:

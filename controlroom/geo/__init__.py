@@ -73,7 +73,8 @@ def validate_latlon(lat: object, lon: object) -> None:
 
 def load_shipped_areas(path: Path | None = None) -> list[dict[str, Any]]:
     with open(path or maps_path("areas.geojson"), encoding="utf-8") as fh:
-        return json.load(fh)["features"]
+        features: list[dict[str, Any]] = json.load(fh)["features"]
+    return features
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -19,13 +19,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from ..kernel.errors import ControlRoomError
 from .formats import FormatError
 
 
-_BARS: list = []
+_BARS: list[Any] = []  # the tqdm bars, closed at exit
 
 
 def _progress(label: str, total: int) -> Callable[[int], None]:
@@ -35,17 +35,20 @@ def _progress(label: str, total: int) -> Callable[[int], None]:
     bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=label, file=sys.stderr,
                mininterval=0.5, smoothing=0.1)
     _BARS.append(bar)
-    return bar.update
+
+    def advance(n_bytes: int) -> None:
+        bar.update(n_bytes)
+    return advance
 
 
 def _url(args: argparse.Namespace) -> str:
     if args.embedded:
         from ..db.embedded import start_embedded
 
-        return start_embedded().get_uri("controlroom")  # type: ignore[attr-defined]
+        return start_embedded().get_uri("controlroom")
     if not args.database_url:
         raise SystemExit("Give --database-url (the schema owner's URL) or set CONTROLROOM_DATABASE_URL.")
-    return args.database_url
+    return str(args.database_url)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -108,6 +108,8 @@ def status(url: str) -> str:
                                  WHERE kind = 'street'), (SELECT count(*) FROM addresses),
                                  (SELECT count(*) FROM postcodes), (SELECT count(*) FROM road_edges),
                                  (SELECT value FROM meta WHERE key = 'boundaries_source')""").fetchone()
+        # scalar subqueries: always exactly one row
+        counts = counts or (0, 0, 0, 0, 0, None)
     bm = BaseMap.from_value(row[0] if row else None)
     names, streets, addresses, postcodes, edges, bounds = counts
     return "\n".join([f"base map:   {bm.describe()}",

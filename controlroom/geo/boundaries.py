@@ -121,18 +121,18 @@ def _recode(cur: Any, index: AreaIndex, table: str, key: str) -> int:
                 cp.write_row((r[0], c))
     cur.execute(f"UPDATE {table} t SET area_code = r.area_code FROM recode r "
                 f"WHERE t.{key}::text = r.k AND t.area_code IS DISTINCT FROM r.area_code")
-    n = cur.rowcount
+    n: int = cur.rowcount
     cur.execute("DROP TABLE recode")
     return n
 
 
-def _chunks(cur: Any, sql: str, n: int = 100_000) -> Iterator[list[tuple]]:
+def _chunks(cur: Any, sql: str, n: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
     rows = cur.execute(sql).fetchall()
     for i in range(0, len(rows), n):
         yield rows[i:i + n]
 
 
-def _rounded(geo: dict) -> dict:
+def _rounded(geo: dict[str, Any]) -> dict[str, Any]:
     def r(c: Any) -> Any:
         if isinstance(c, (list, tuple)) and c and isinstance(c[0], (int, float)):
             return [round(c[0], 6), round(c[1], 6)]

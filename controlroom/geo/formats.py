@@ -13,12 +13,12 @@ metres unless the file carries latitude/longitude). `bng.to_wgs84` converts them
 from __future__ import annotations
 
 import csv
-import io
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 OPEN_NAMES_COLUMNS = (
     "ID", "NAMES_URI", "NAME1", "NAME1_LANG", "NAME2", "NAME2_LANG", "TYPE", "LOCAL_TYPE",
@@ -91,24 +91,28 @@ class Source:
 
     paths: list[Path]
 
-    def members(self) -> Iterator[tuple[str, int, Callable[[], io.BufferedIOBase]]]:
+    def members(self) -> Iterator[tuple[str, int, Callable[[], IO[bytes]]]]:
         for p in self.paths:
             if p.is_dir():
                 for f in sorted(p.rglob("*.csv")):
                     if not _is_doc(f.name):
-                        yield str(f), f.stat().st_size, (lambda f=f: open(f, "rb"))
+                        yield str(f), f.stat().st_size, _file_opener(f)
             elif p.suffix.lower() == ".zip":
                 zf = zipfile.ZipFile(p)
                 for info in sorted(zf.infolist(), key=lambda i: i.filename):
                     if info.filename.lower().endswith(".csv") and not _is_doc(info.filename):
-                        yield f"{p}:{info.filename}", info.file_size, (lambda i=info: zf.open(i))
+                        yield f"{p}:{info.filename}", info.file_size, partial(zf.open, info)
             elif p.exists():
-                yield str(p), p.stat().st_size, (lambda p=p: open(p, "rb"))
+                yield str(p), p.stat().st_size, _file_opener(p)
             else:
                 raise FormatError(f"{p}: no such file or directory.")
 
     def total_bytes(self) -> int:
         return sum(size for _, size, _ in self.members())
+
+
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: open(path, "rb")
 
 
 def _is_doc(name: str) -> bool:
@@ -120,7 +124,7 @@ def csv_rows(source: Source, progress: Callable[[int], None] | None = None) -> I
     """(member name, row) for every CSV row; `progress(n_bytes)` is called as bytes are read."""
     for name, _size, opener in source.members():
         with opener() as fh:
-            def lines(fh=fh) -> Iterator[str]:
+            def lines(fh: IO[bytes] = fh) -> Iterator[str]:
                 for raw in fh:
                     if progress:
                         progress(len(raw))
@@ -138,7 +142,7 @@ def _num(v: str, what: str, where: str) -> float:
         raise FormatError(f"{where}: {what} {v!r} is not a number; is this the right file type?") from None
 
 
-def open_names(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict]:
+def open_names(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict[str, Any]]:
     """OS Open Names rows -> {'kind': place|street|postcode, name, x, y, town, postcode, county, ref}."""
     n_cols = len(OPEN_NAMES_COLUMNS)
     for name, row in rows:
@@ -163,7 +167,7 @@ def open_names(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict]:
                "county": r["COUNTY_UNITARY"] or r["DISTRICT_BOROUGH"] or None}
 
 
-def code_point(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict]:
+def code_point(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict[str, Any]]:
     """Code-Point Open rows -> {postcode, quality, x, y}; postcodes with no position (PQI 90) skipped."""
     for name, row in rows:
         if row[0].lower() in ("postcode", "pc"):
@@ -181,9 +185,9 @@ def code_point(rows: Iterable[tuple[str, list[str]]]) -> Iterator[dict]:
         yield {"postcode": pc, "quality": quality, "x": x, "y": y}
 
 
-def addressbase(rows: Iterable[tuple[str, list[str]]], header: list[str] | None = None) -> Iterator[dict]:
+def addressbase(rows: Iterable[tuple[str, list[str]]], header: list[str] | None = None) -> Iterator[dict[str, Any]]:
     """AddressBase-style rows -> address dicts (uprn, text fields, x/y or lat/lon)."""
-    index: dict[str, int] | None = None
+    index: dict[str, list[int]] | None = None
     if header:
         index = _address_index(header, "the header file")
     for name, row in rows:
@@ -193,12 +197,15 @@ def addressbase(rows: Iterable[tuple[str, list[str]]], header: list[str] | None 
                                   "AddressBase supplies it as a separate file: pass it with --header.")
             index = _address_index(row, name)
             continue
-        get = lambda f: next((row[i].strip() for i in index.get(f, ()) if i < len(row) and row[i].strip()),  # noqa: E731
-                             None)
+        columns = index
+
+        def get(f: str, row: list[str] = row) -> str | None:
+            return next((row[i].strip() for i in columns.get(f, []) if i < len(row) and row[i].strip()), None)
+
         uprn = get("uprn")
         if not uprn or not uprn.isdigit():
             raise FormatError(f"{name}: UPRN {uprn!r} is not a number.")
-        out = {f: get(f) for f in ("organisation", "sub_building", "building_name", "building_number",
+        out: dict[str, Any] = {f: get(f) for f in ("organisation", "sub_building", "building_name", "building_number",
                                    "street", "locality", "town")}
         out["uprn"] = int(uprn)
         out["postcode"] = normalise_postcode(get("postcode")) or get("postcode")
@@ -236,7 +243,7 @@ def _tidy(text: str) -> str:
                     for w in text.split())
 
 
-def address_label(a: dict) -> str:
+def address_label(a: dict[str, Any]) -> str:
     """One line as a call handler reads it: 'Flat 2, Civic Offices, 1 Saxon Gate East, Milton Keynes, MK9 3EJ'."""
     first = " ".join(p for p in (a.get("building_number"), a.get("street")) if p)
     parts = [a.get("organisation"), a.get("sub_building"), a.get("building_name"), first,

@@ -62,8 +62,8 @@ def bng_to_wgs84(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float],
     return list(lats), list(lons)
 
 
-def _batches(it: Iterable[dict], n: int = BATCH) -> Iterator[list[dict]]:
-    batch: list[dict] = []
+def _batches(it: Iterable[dict[str, Any]], n: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
     for item in it:
         batch.append(item)
         if len(batch) >= n:
@@ -73,7 +73,7 @@ def _batches(it: Iterable[dict], n: int = BATCH) -> Iterator[list[dict]]:
         yield batch
 
 
-def _place(batch: list[dict], areas: AreaIndex) -> list[tuple[dict, str]]:
+def _place(batch: list[dict[str, Any]], areas: AreaIndex) -> list[tuple[dict[str, Any], str]]:
     """Give every record lat/lon (from BNG where needed) and its area; drop those outside the force."""
     need = [r for r in batch if "lat" not in r]
     lats, lons = bng_to_wgs84([r["x"] for r in need], [r["y"] for r in need])
@@ -177,7 +177,8 @@ class Importer:
                                       r["building_number"], r["street"], r["locality"], r["town"],
                                       r["postcode"], r["label"], r["lat"], r["lon"], code, source))
                 rep.imported += len(placed)
-            dupes = cur.execute(f"SELECT count(*) - count(DISTINCT uprn) FROM {target}").fetchone()[0]
+            row = cur.execute(f"SELECT count(*) - count(DISTINCT uprn) FROM {target}").fetchone()
+            dupes = row[0] if row else 0
             if dupes:
                 conn.rollback()
                 raise fm.FormatError(f"The file repeats {dupes:,} UPRN(s); a full supply lists each once. "
@@ -201,10 +202,10 @@ class Importer:
 class _Counting:
     """Counts records as they stream past (for the report)."""
 
-    def __init__(self, it: Iterable[dict], rep: ImportReport) -> None:
+    def __init__(self, it: Iterable[dict[str, Any]], rep: ImportReport) -> None:
         self.it, self.rep = it, rep
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         for r in self.it:
             self.rep.read += 1
             yield r
@@ -249,7 +250,8 @@ def _swap_in(cur: psycopg.Cursor, live: str, load: str) -> None:
         WHERE c.oid = '{live}'::regclass AND a.grantee <> 0 AND a.grantee <> c.relowner""").fetchall()
     names = [r[0] for r in cur.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' "
                                        "AND tablename = %s", (load,)).fetchall()]
-    options = cur.execute(f"SELECT reloptions FROM pg_class WHERE oid = '{live}'::regclass").fetchone()[0] or []
+    row = cur.execute(f"SELECT reloptions FROM pg_class WHERE oid = '{live}'::regclass").fetchone()
+    options = (row[0] if row else None) or []
     cur.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
     cur.execute(f"DROP TABLE {live}")
     cur.execute(f"ALTER TABLE {load} RENAME TO {live}")

@@ -188,7 +188,7 @@ class RoadGraph:
         return out
 
 
-_graphs: dict[str, tuple[float, Any]] = {}
+_graphs: dict[str, tuple[float, "RoadGraph | None"]] = {}
 _lock = threading.Lock()
 
 

@@ -15,7 +15,9 @@ def _t(at: Optional[datetime]) -> str:
 def describe_event(ev: Any) -> str:
     """One line: what happened, in words close to the console's."""
     p = ev.payload if isinstance(ev.payload, dict) else {}
-    inc = p.get("incident") if isinstance(p.get("incident"), dict) else p
+    inc = p.get("incident")
+    if not isinstance(inc, dict):
+        inc = p
     urn = inc.get("urn") or p.get("urn") or ""
     unit = (p.get("unit") or {}).get("callsign") if isinstance(p.get("unit"), dict) else p.get("callsign")
     bits = [ev.kind, urn, unit or "", p.get("grade") if ev.kind.startswith("incident.") else "",

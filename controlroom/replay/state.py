@@ -30,14 +30,24 @@ GROUP_KEYS = ("name", "kind", "area_code", "incident_id", "patched_with")
 
 
 class EventLike(Protocol):
-    seq: int
-    kind: str
-    entity_id: Optional[str]
-    room_code: Optional[str]
-    payload: dict[str, Any]
-    at: Optional[datetime]
-    console_id: Optional[str]
-    username: Optional[str]
+    """What the reducer reads of an event (read-only: db.listener.Event is a frozen dataclass)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def entity_id(self) -> Optional[str]: ...
+    @property
+    def room_code(self) -> Optional[str]: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def at(self) -> Optional[datetime]: ...
+    @property
+    def console_id(self) -> Optional[str]: ...
+    @property
+    def username(self) -> Optional[str]: ...
 
 
 def _ts_fields(d: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +59,7 @@ def _ts_fields(d: dict[str, Any]) -> dict[str, Any]:
 
 def incident_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """The replayable part of an incident row (payload or DB row), timestamps parsed."""
-    d = {k: row.get(k) for k in INCIDENT_KEYS}
+    d: dict[str, Any] = {k: row.get(k) for k in INCIDENT_KEYS}
     d["id"] = int(d["id"])
     return _ts_fields(d)
 
@@ -198,7 +208,7 @@ def _num(v: Any) -> Any:
 
 
 def normalise_incident(d: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: _num(d.get(k)) if k in ("lat", "lon") else d.get(k) for k in INCIDENT_KEYS}
+    out: dict[str, Any] = {k: _num(d.get(k)) if k in ("lat", "lon") else d.get(k) for k in INCIDENT_KEYS}
     out["id"] = int(out["id"])
     for k in ("units", "talk_groups"):
         out[k] = tuple(sorted(d.get(k) or ()))
@@ -286,8 +296,8 @@ def _signed_in(s: VirtualRoomState, ev: Any, p: dict[str, Any]) -> None:
 def _alert(s: VirtualRoomState, ev: Any, p: dict[str, Any]) -> None:
     """The alert queue as it stood: raised, taken (by whom), escalated, cleared (with what)."""
     try:
-        aid = int(p.get("id"))
-    except (TypeError, ValueError):
+        aid = int(p["id"])
+    except (KeyError, TypeError, ValueError):
         return
     if p.get("state") == "cleared":
         s.alerts.pop(aid, None)

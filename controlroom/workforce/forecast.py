@@ -51,7 +51,7 @@ HORIZONS: dict[str, tuple[int, str]] = {
 
 def bank_holidays(start: date, end: date) -> set[date]:
     import holidays
-    return {d for d in holidays.UK(subdiv="ENG", years=range(start.year, end.year + 2))}
+    return {d for d in holidays.country_holidays("GB", subdiv="ENG", years=range(start.year, end.year + 2))}
 
 
 def local_day(ts: datetime) -> date:
@@ -130,7 +130,8 @@ def intraday_profile(counts: pd.Series, hols: set[date]) -> np.ndarray:
     if tot[8].sum() < 0.5 * tot[7].sum() / 7:  # too few bank holidays seen: they run like a Sunday
         tot[8] = tot[7]
     tot[1:] += 0.5  # no slot of the day is impossible
-    return tot / tot.sum(axis=1, keepdims=True).clip(min=1e-9)
+    shares: np.ndarray = tot / tot.sum(axis=1, keepdims=True).clip(min=1e-9)
+    return shares
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ def real_time_adjust(fc: IntervalForecast, actual: np.ndarray, *, now_index: int
     """Re-forecast intervals now_index..now_index+lead-1 of one day from its actuals before now_index."""
     f_sofar, a_sofar = fc.mean[:now_index].sum(), actual[:now_index].sum()
     ratio = (a_sofar + RT_PRIOR) / (f_sofar + RT_PRIOR)
-    return fc.mean[now_index:now_index + lead] * ratio
+    adjusted: np.ndarray = fc.mean[now_index:now_index + lead] * ratio
+    return adjusted
 
 
 def mape(actual: np.ndarray, forecast: np.ndarray) -> float:
