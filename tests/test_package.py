@@ -8,10 +8,8 @@ from the wheel. About a minute: a first start migrates and seeds a new embedded 
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -21,22 +19,7 @@ from typing import Iterator
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    assert proc.returncode == 0, f"{cmd} exited {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
-
-
-def _build_wheel(out: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)]
-    if importlib.util.find_spec("wheel") is not None:  # build with what is here: no index needed
-        cmd.insert(4, "--no-build-isolation")
-    _run(cmd, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
-    (wheel,) = out.glob("controlroom-*.whl")
-    return wheel
+from .venvs import build_wheel as _build_wheel, run as _run
 
 
 @pytest.fixture(scope="module")

@@ -253,7 +253,11 @@ class IncidentFilterProxy(SourceDataProxy):
         self.setSortRole(SortRole)
 
     def set_filter(self, **kw: Any) -> None:
-        self.beginFilterChange()  # Qt ≥ 6.10 replacement for invalidateFilter()
+        # beginFilterChange()/endFilterChange() replace invalidateFilter() in newer Qt; PySide6 6.6
+        # (our lower bound, tests/test_lower_bounds.py) has only invalidateFilter().
+        staged = hasattr(self, "beginFilterChange")
+        if staged:
+            self.beginFilterChange()
         for k, v in kw.items():
             setattr(self, k, (v or "").lower() if k == "text" else (v or None))
         m = self.sourceModel()
@@ -261,7 +265,10 @@ class IncidentFilterProxy(SourceDataProxy):
         # over 10,000 rows stays well under the 30 ms budget).
         self._ok = [self._accepts(m, r) for r in range(len(m.rows))] if m is not None else None
         try:
-            self.endFilterChange()
+            if staged:
+                self.endFilterChange()
+            else:
+                self.invalidateFilter()
         finally:
             self._ok = None
 
