@@ -1,8 +1,7 @@
 """The alarm band and alerts panel (issue 20), driven like an operator with pytest-qt."""
 from __future__ import annotations
 
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 
 from ui.shell.alarm_banner import AlarmBanner
 from ui.alerts.panel import AlertsPanel, alert_store

@@ -15,7 +15,7 @@ import time
 import psycopg
 import pytest
 
-from controlroom.errors import NotPermitted, ControlRoomError, InvalidInput
+from controlroom.errors import NotPermitted, ControlRoomError
 
 from .conftest import MK
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from controlroom.services.views import IncidentView
 from controlroom.kernel import palette

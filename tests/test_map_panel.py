@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from pathlib import Path
 
 from tests import qt_env  # noqa: F401  (headless Qt/Chromium settings, before PySide6 is imported)
 import pytest

@@ -20,7 +20,7 @@ import pytest
 from PySide6.QtCore import QAbstractItemModel, QAbstractProxyModel, QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView
 
-import ui
+import ui  # noqa: F401  (the package import applies the Qt workaround first)
 from controlroom.demo.activity import seed_demo_activity
 from ui.kit import qt_workarounds
 from ui.kit.context import ConsoleContext
@@ -138,7 +138,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
 
 
 CHURN = """
-import ui
+import ui  # noqa: F401  (the package import applies the Qt workaround first)
 from PySide6.QtCore import QObject, QSortFilterProxyModel
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QApplication, QLabel

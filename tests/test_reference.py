@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import psycopg
 import pytest
 
 from controlroom.errors import Conflict, InvalidInput, NotPermitted

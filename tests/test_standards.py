@@ -13,7 +13,7 @@ import pytest
 from controlroom.errors import InvalidInput, NotPermitted
 
 from .conftest import MK
-from .helpers import new, spot, sql
+from .helpers import new, sql
 
 THRIVE = dict(threat="Ex-partner outside", harm="Assault likely", risk="High", investigation="Bodycam",
               vulnerability="Lives alone", engagement="Caller wants attendance")

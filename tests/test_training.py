@@ -18,7 +18,7 @@ from controlroom.demo.scenario import ManualClock, ScenarioPlayer, list_scenario
 from controlroom.session import open_session
 from controlroom.db.engine import make_engine
 
-from .conftest import MK, OXFORD, server_url
+from .conftest import MK, server_url
 
 _n = itertools.count(1)
 REFERENCE = ("rooms", "areas", "users", "units", "talk_groups")

@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error("--job is required")
         return operator_command(args)
     else:
-        pw = getpass.getpass(f"Password for the schema owner (new or current; empty: keep): ")
+        pw = getpass.getpass("Password for the schema owner (new or current; empty: keep): ")
         create_roles(args.admin_url, database=args.database, owner_password=pw or None)
         print(f"roles ready; now run: python -m controlroom.db init --database-url "
               f"postgresql://controlroom_owner@…/{args.database}")

@@ -29,7 +29,7 @@ _G_LABEL = ("CASE WHEN kind = 'street' AND town IS NOT NULL THEN name || ', ' ||
             "ELSE name END")
 _G_REF = "kind || ':' || lower(name) || coalesce('|' || lower(town), '')"
 
-POSTCODE_SQL = f"""
+POSTCODE_SQL = """
 (SELECT 0 AS tier, 'postcode'::text AS kind, postcode AS name, lat, lon, area_code, NULL::bigint AS uprn,
         postcode, 'postcode:' || postcode AS ref, 1.0::float8 AS score, 0::bigint AS pos
  FROM postcodes WHERE postcode_key = :pc_key)

@@ -158,7 +158,6 @@ def live(data: Any, world: World, query: str, bad: Any, label: str, *, bad_pct: 
     """A value that exists in the database right now (mostly) or a hostile one."""
     from hypothesis import strategies as st
 
-    from .strategies import mix
     # Draw an index, not sampled_from(rows): the rows change as calls succeed, and hypothesis
     # needs the same choices to replay the same example.
     r = data.draw(st.integers(0, 99), label=f"{label}?")

@@ -2,7 +2,6 @@
 never in live, live and training separated by credentials, operator administration."""
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
 import os

@@ -12,7 +12,7 @@ Handlers run on a worker thread (ui.cli.line): they only call services and retur
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from controlroom.errors import InvalidInput
 from controlroom.models.resources import UNIT_STATUSES

@@ -12,7 +12,7 @@ from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QListWidget,
                                QPlainTextEdit, QSizePolicy, QTabWidget, QTextEdit, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 

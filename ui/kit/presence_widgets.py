@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QToolTip, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QToolTip, QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from controlroom.services.rooms.presence import describe_others

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QPushButton, QToolButton,
+                               QWidget)
 from .plain import QLabel  # plain text unless made rich on purpose (issue 19)
 
 from .ops import run_op

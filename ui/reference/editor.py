@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QLabel,
+from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout,
                                QLineEdit, QPlainTextEdit, QVBoxLayout)
 from ..kit.plain import QLabel  # plain text unless made rich on purpose (issue 19)
 

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QFrame, QMainWindow, Q
 from . import layouts, panels
 from ..kit import themes
 from ..cli.line import CommandLine
-from .panels import BOTTOM, LEFT, RIGHT
 from ..kit.context import ConsoleContext
 from .detach import Detacher, pull_on_screen
 from .fallback_banner import FallbackBanner
