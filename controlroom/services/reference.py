@@ -29,7 +29,7 @@ _DOC_COLS = """d.id, d.kind, d.title, d.body, d.owner, d.review_due, d.version, 
         AND incident_type IS NOT NULL ORDER BY 1) AS incident_types,
   ARRAY(SELECT flag FROM ref_document_links l WHERE l.document_id = d.id AND flag IS NOT NULL ORDER BY 1) AS flags"""
 
-SEARCH_SQL = f"""
+SEARCH_SQL = """
 SELECT d.id, d.kind, d.title, d.demo, d.review_due, d.review_due < current_date AS overdue,
        ts_rank(d.search, q) AS rank,
        ts_headline('english', d.body, q, 'StartSel=' || chr(2) || ', StopSel=' || chr(3)
