@@ -140,7 +140,10 @@ def test_twenty_sessions_random_load_leaves_every_contact_in_exactly_one_state(o
                 for i in range(20)]
     transitions = [0] * 20
     received: list[list[int]] = [[] for _ in range(20)]
-    stop = time.monotonic() + 120  # a time cap, not a speed target: the point is the end state
+    # Run until 5,200 transitions were made, however long that takes on the machine: the point is
+    # the end state under that much concurrent work, not a speed (the benchmarks measure speed).
+    # The cap only stops a hung run.
+    stop = time.monotonic() + 900
     target = 5200
 
     def work(i: int) -> None:
@@ -194,14 +197,14 @@ def test_twenty_sessions_random_load_leaves_every_contact_in_exactly_one_state(o
     for t in threads:
         t.start()
     for t in threads:
-        t.join(90)
+        t.join(max(1.0, stop + 30 - time.monotonic()))
     elapsed = time.monotonic() - t0
     total = sum(transitions)
     ids = {x for r in received for x in r}
     by_state = dict(sql(fresh_db_url, "SELECT state, count(*) FROM contacts WHERE id = ANY(%s) GROUP BY state",
                         (list(ids),)))
     print(f"\nload: {total} transitions by 20 sessions in {elapsed:.1f} s; states {by_state}")
-    assert total >= 5000
+    assert total >= 5000, f"the load did not run ({total} transitions before the 900 s cap)"
     assert sum(by_state.values()) == len(ids)  # every contact in exactly one state, none missing
     bad = sql(fresh_db_url, "SELECT count(*) FROM contacts WHERE id = ANY(%s) AND ((state IN ('queued','callback') "
                             "AND taken_by IS NOT NULL) OR (state IN ('taken','answered','assessed') AND taken_by IS NULL))",
