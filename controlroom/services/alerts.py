@@ -154,7 +154,7 @@ class AlertService:
     def welfare_min_minutes(self) -> int:
         """The shortest welfare interval of the policy: no unit is due a check before it."""
         with self.ctx.read() as conn:
-            return int(conn.execute(text("SELECT coalesce(min(minutes), 10) FROM welfare_policy")).scalar())
+            return int(conn.execute(text("SELECT coalesce(min(minutes), 10) FROM welfare_policy")).scalar_one())
 
     # -- actions -----------------------------------------------------------------------------
     def raise_emergency(self, callsign: str, *, at: datetime | None = None, lat: float | None = None,
@@ -211,7 +211,9 @@ class AlertService:
             raise InvalidInput("Mute for between 1 and 30 minutes.", field="minutes")
         with self.ctx.single() as tx:
             row = tx.call("api.alarm_mute", minutes=minutes)
-        return parse_ts(row["until"])
+        until = parse_ts(row["until"])
+        assert until is not None, "api.alarm_mute returns when the mute ends"
+        return until
 
     def unmute_room(self, room: str | None = None) -> None:
         """A supervisor ends every console's mute in the room (their own room by default)."""

@@ -78,7 +78,7 @@ class PaperService:
         """The current open-incident log as printable HTML (all rooms unless `room`)."""
         with self.ctx.read() as conn:
             rows = conn.execute(text(OPEN_SQL), {"room": room, "lines": int(log_lines)}).mappings().all()
-            now = conn.execute(text("SELECT now()")).scalar_one()
+            now: datetime = conn.execute(text("SELECT now()")).scalar_one()
         a = self.ctx.actor
         out = [f"<html><head><meta charset='utf-8'>{STYLE}</head><body>",
                f"<h1>Open incident log{' — ' + _e(room) + ' room' if room else ''}</h1>",

@@ -7,6 +7,7 @@ contain them), returned as plain-text segments so no console ever renders docume
 """
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable
@@ -157,7 +158,7 @@ class ReferenceService:
             raise InvalidInput(f"Document {document_id} not found.", field="document_id")
         return _doc(row)
 
-    def history(self, document_id: int) -> list[RefVersionView]:
+    def history(self, document_id: int) -> builtins.list[RefVersionView]:
         """Every published version, newest first: who changed what, when and why."""
         document_id = int_id(document_id, "Document")
         with self.ctx.read() as conn:
@@ -167,7 +168,7 @@ class ReferenceService:
                 {"id": document_id}).mappings()
             return [RefVersionView(**r) for r in rows]
 
-    def for_incident(self, *, incident_type: str | None, flags: Iterable[str] = ()) -> list[RefDocumentView]:
+    def for_incident(self, *, incident_type: str | None, flags: Iterable[str] = ()) -> builtins.list[RefDocumentView]:
         """The guidance for an incident's type and flags (the incident form's Procedure tab)."""
         flags = [f for f in flags if f in FLAG_NAMES]
         if not incident_type and not flags:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, cast
+from typing import Any, Iterable, Literal, cast, overload
 
 from ..kernel.errors import InvalidInput
 
@@ -26,6 +26,12 @@ def shown(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+@overload
+def text_field(value: Any, label: str, *, field: str, max_len: int, required: Literal[True] = True,
+               multiline: bool = True) -> str: ...
+@overload
+def text_field(value: Any, label: str, *, field: str, max_len: int, required: bool,
+               multiline: bool = True) -> str | None: ...
 def text_field(value: Any, label: str, *, field: str, max_len: int, required: bool = True,
                multiline: bool = True) -> str | None:
     """Trimmed text, or InvalidInput naming the field and what is wrong."""

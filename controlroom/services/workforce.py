@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -39,7 +39,7 @@ def interval_counts(conn: Connection, channels: Iterable[str], start: datetime, 
     chs = list(channels)
     grid = fc.slots_between(start, end)
     out = {c: pd.Series(0.0, index=grid) for c in chs}
-    for s, ch, n in conn.execute(text(INTERVALS_SQL), {"chs": chs, "a": start, "b": end}):
+    for s, ch, n in conn.execute(text(INTERVALS_SQL), {"chs": chs, "a": start, "b": end}).tuples():
         if s in out[ch].index:
             out[ch][s] = float(n)
     return out
@@ -47,7 +47,7 @@ def interval_counts(conn: Connection, channels: Iterable[str], start: datetime, 
 
 def daily_history(conn: Connection, channel: str, start: date, end: date) -> pd.Series:
     """Contacts per London day in [start, end) from the hourly rollup."""
-    rows = conn.execute(text(HOURLY_SQL), {"ch": channel, "a": fc.utc(start), "b": fc.utc(end)}).all()
+    rows = conn.execute(text(HOURLY_SQL), {"ch": channel, "a": fc.utc(start), "b": fc.utc(end)}).tuples().all()
     s = fc.daily_totals(pd.Series({h: float(n) for h, n in rows}, dtype=float))
     days = [start + timedelta(days=i) for i in range((end - start).days)]
     return s.reindex(days, fill_value=0.0) if len(s) else pd.Series(0.0, index=days)
@@ -86,7 +86,8 @@ class StaffingPlan:
     @property
     def gap(self) -> np.ndarray:
         """Rostered minus required heads: negative = short."""
-        return self.rostered - self.required
+        gap: np.ndarray = self.rostered - self.required
+        return gap
 
     @property
     def mape(self) -> float:
@@ -116,7 +117,7 @@ class WorkforceService:
     def history_range(self) -> tuple[datetime, datetime] | None:
         """First and last hour of contact history (the hourly rollup)."""
         with self.ctx.read() as conn:
-            lo, hi = conn.execute(text("SELECT min(hour), max(hour) FROM contacts_hourly")).one()
+            lo, hi = conn.execute(text("SELECT min(hour), max(hour) FROM contacts_hourly")).tuples().one()
         return None if lo is None else (lo, hi + timedelta(hours=1))
 
     def plan(self, *, line: str = "999", horizon: str = "short", week_start: date | None = None) -> StaffingPlan:
@@ -195,7 +196,7 @@ class PublishedPlan:
     forecast_contacts: float
 
 
-def _published(row: dict) -> PublishedPlan:
+def _published(row: dict[str, Any]) -> PublishedPlan:
     s = row.get("summary") or row
     return PublishedPlan(id=row["id"], line=row["line"], horizon=row["horizon"],
                          week_start=_as_date(row["week_start"]), origin=_as_date(row["origin"]),
@@ -211,7 +212,7 @@ def _as_date(v: object) -> date:
     return v if isinstance(v, date) else date.fromisoformat(str(v))
 
 
-def _summary(plan: StaffingPlan) -> dict:
+def _summary(plan: StaffingPlan) -> dict[str, Any]:
     return {"staff_hours_required": plan.staff_hours_required, "staff_hours_rostered": plan.staff_hours_rostered,
             "intervals_short": plan.intervals_short, "worst_gap": int(min(plan.gap.min(), 0)),
             "forecast_contacts": round(float(plan.forecast.sum()), 1),

@@ -145,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not args.file:
             p.error("--file is required")
-        db = conn.execute("SELECT current_database()").fetchone()[0]
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None  # current_database() always answers
+        db = row[0]
         res = verify(conn, read_anchors(args.file, db))
     print(f"{'OK' if res.ok else 'BROKEN'}: {res.checked} rows, {res.anchors} anchors checked")
     for problem in res.problems:

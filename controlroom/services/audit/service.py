@@ -91,7 +91,8 @@ class AuditService:
                limit: int = 500) -> list[AuditEntry]:
         """Audit rows matching every given filter, newest first (auditors only, in SQL too)."""
         self.ctx.require("audit.read", entity="audit_log", what="search the audit trail")
-        clauses, params = [], {"limit": max(1, min(int(limit), 10_000))}
+        clauses: list[str] = []
+        params: dict[str, Any] = {"limit": max(1, min(int(limit), 10_000))}
         for col, val in (("username", username), ("console_id", console_id), ("entity", entity),
                          ("action", action)):
             if val:

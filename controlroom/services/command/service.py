@@ -29,7 +29,7 @@ from ..validate import int_id, text_field
 from ..views import IncidentView, view_from
 
 
-def incident_dict(row: Mapping[str, Any], ctx: ServiceContext) -> dict[str, Any]:
+def incident_dict(row: Mapping[Any, Any], ctx: ServiceContext) -> dict[str, Any]:  # a dict or a RowMapping
     """The incident row as an event payload, owned by the room that owns its area now."""
     d = {k: v for k, v in dict(row).items() if k != "owner_room"}
     d["room_code"] = row.get("owner_room") or ctx.area_rooms.get(d["area_code"], d["room_code"])
@@ -58,7 +58,8 @@ class CommandService:
         database refuses as not permitted (another room's incident) is audited here."""
         try:
             with self.ctx.single() as tx:
-                return tx.call(function, **params)
+                result: dict[str, Any] = tx.call(function, **params)  # the api.* command functions return jsonb objects
+                return result
         except NotPermitted as exc:
             self.ctx.audit_refused(permission, entity=f"incident:{params['incident_id']}", reason=str(exc))
             raise

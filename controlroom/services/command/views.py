@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Optional, TypeVar
+from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from ..views import parse_ts, view_from
 
@@ -178,7 +178,7 @@ class CommandView:
         return dataclasses.replace(self, **changes)
 
 
-def current_roles(rows: list[Mapping[str, Any]]) -> tuple[CommandRoleView, ...]:
+def current_roles(rows: Sequence[Mapping[str, Any]]) -> tuple[CommandRoleView, ...]:
     """Latest row per role (highest n), stood-down roles left out, in display order."""
     latest: dict[str, Mapping[str, Any]] = {}
     for r in rows:
@@ -188,7 +188,7 @@ def current_roles(rows: list[Mapping[str, Any]]) -> tuple[CommandRoleView, ...]:
     return tuple(sorted(views, key=lambda v: ROLE_ORDER.index(v.role)))
 
 
-def command_view(incident: Mapping[str, Any], role_rows: list[Mapping[str, Any]]) -> CommandView:
+def command_view(incident: Mapping[str, Any], role_rows: Sequence[Mapping[str, Any]]) -> CommandView:
     return CommandView(
         incident_id=incident["id"], urn=incident["urn"], firearms=bool(incident["firearms"]),
         major_kind=incident.get("major_kind"), status=incident.get("status", "open"),

@@ -68,7 +68,8 @@ class BandRow:
 
 
 def policy() -> dict[str, Any]:
-    return config.load_resource("standards")["banding"]
+    banding: dict[str, Any] = config.load_resource("standards")["banding"]
+    return banding
 
 
 def _check(period: Any, since: Any, until: Any) -> str:
@@ -79,7 +80,7 @@ def _check(period: Any, since: Any, until: Any) -> str:
             raise InvalidInput("Times must be timezone-aware date-times.", field=name)
     if until <= since:
         raise InvalidInput("The end of the range must be after its start.", field="until")
-    return period
+    return str(period)  # one of PERIODS
 
 
 def bands(conn: Any, *, period: str, since: datetime, until: datetime) -> list[BandRow]:

@@ -143,7 +143,8 @@ class Dashboard:
 
 
 def _targets() -> dict[str, dict[str, Any]]:
-    return config.load_resource("contact_policy")["service_levels"]
+    targets: dict[str, dict[str, Any]] = config.load_resource("contact_policy")["service_levels"]
+    return targets
 
 
 def service_levels(conn: Connection, *, since: datetime, until: datetime | None = None) -> list[ServiceLevelView]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, overload
 
 from ...kernel import config
 from ...kernel.errors import Conflict, InvalidInput
@@ -118,7 +118,7 @@ class ContactService:
         incident = IncidentService(self.ctx).create(
             channel=c.channel, incident_type=incident_type, lat=lat, lon=lon, grade=grade,
             summary=summary or (c.text or f"{c.channel} contact from {c.from_addr}")[:2000],
-            caller_name=caller_name, caller_phone=phone, address=address, **flags)
+            caller_name=caller_name, caller_phone=phone, address=address, uprn=None, location_ref=None, **flags)
         return self._move(contact_id, "api.contact_to_incident", incident_id=incident.id)
 
     def confirm_emergency(self, contact_id: int) -> ContactView:
@@ -196,6 +196,10 @@ class ContactService:
         return contact_view(row)
 
 
+@overload
+def _timestamp(value: datetime, field: str) -> datetime: ...
+@overload
+def _timestamp(value: datetime | None, field: str) -> datetime | None: ...
 def _timestamp(value: Any, field: str) -> datetime | None:
     if value is None:
         return None

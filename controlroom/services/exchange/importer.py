@@ -71,6 +71,9 @@ class Importer:
         with ctx.tx() as tx:
             own, own_name = eido.agency_of(tx.conn)
             sender = eido_import.agency(doc)
+            if sender is None:  # eido.parse's schema requires updatedByAgencyReference: not reached
+                raise InvalidInput("The document does not say which agency sent it. Nothing was imported.",
+                                   field="document")
             if sender == own:
                 raise InvalidInput(f"This document was issued by {own_name} ({own}), that is by us: an "
                                    "agency cannot import its own document. Nothing was imported.", field="document")
@@ -84,7 +87,7 @@ class Importer:
             plan = eido_import.plan(doc)
             if target is not None:
                 return self._attach(tx, target, stored, plan, sender)
-            if plan.lat is not None and ctx.areas.locate(plan.lat, plan.lon) is not None:
+            if plan.lat is not None and plan.lon is not None and ctx.areas.locate(plan.lat, plan.lon) is not None:
                 return self._create(tx, stored, plan, sender)
             return self._keep(tx, stored, plan, sender)
 
@@ -118,8 +121,9 @@ class Importer:
 
     def _call(self, tx: Tx, target: int | None, incident: dict[str, Any] | None, stored: dict[str, Any],
               plan: eido_import.Plan, sender: str) -> dict[str, Any]:
-        return tx.call("api.exchange_import", target=target, incident=incident,
-                       ref=self._ref(stored, plan, sender), log=self._lines(plan))
+        result: dict[str, Any] = tx.call("api.exchange_import", target=target, incident=incident,
+                                         ref=self._ref(stored, plan, sender), log=self._lines(plan))
+        return result
 
     def _incident(self, tx: Tx, iid: int) -> IncidentView:
         row = tx.execute("SELECT * FROM incidents WHERE id = :i", {"i": iid}).mappings().one()

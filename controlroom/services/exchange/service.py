@@ -63,8 +63,9 @@ class ExchangeService:
         partner_id = int_id(partner_id)
         self.ctx.require("incident.export", entity=f"partner_incident:{partner_id}", what="export incidents")
         with self.ctx.tx() as tx:
-            doc = tx.execute("SELECT document FROM incident_partner_refs WHERE id = :i AND incident_id IS NULL",
-                             {"i": partner_id}).scalar()
+            doc: dict[str, Any] | None = tx.execute(
+                "SELECT document FROM incident_partner_refs WHERE id = :i AND incident_id IS NULL",
+                {"i": partner_id}).scalar()
             if doc is None:
                 raise InvalidInput(f"No other agency's incident with reference {partner_id}.", field="id")
             self._audit(tx, "incident.exported", f"partner_incident:{partner_id}", {"tracking": doc.get("$id")})
@@ -89,7 +90,8 @@ class ExchangeService:
                       status: str | None = None, limit: int = 200_000) -> str:
         """Incidents created in [since, until] (optionally one status) as CSV for analysts; audited."""
         self.ctx.require("incident.export", what="export incident lists")
-        clauses, params = [], {"limit": max(1, min(int(limit), 1_000_000))}
+        clauses: list[str] = []
+        params: dict[str, Any] = {"limit": max(1, min(int(limit), 1_000_000))}
         if since:
             clauses.append("created_at >= :since")
             params["since"] = since

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select, text
 
@@ -72,18 +72,20 @@ class IncidentService:
     @staticmethod
     def create_in(tx: Any, params: dict[str, Any]) -> dict[str, Any]:
         """api.incident_create with validated `params` (from `_validated`), in `tx`."""
-        return tx.call("api.incident_create", channel=params["channel"], incident_type=params["incident_type"],
-                       summary=params["summary"], lat=params["lat"], lon=params["lon"], area=params["area"],
-                       grade=params["grade"], caller_name=params["caller_name"],
-                       caller_phone=params["caller_phone"], address=params["address"],
-                       uprn=params.get("uprn"), location_ref=params.get("location_ref"),
-                       audit_as=("incident.create", None), **{f: params[f] for f in FLAG_NAMES})
+        row: dict[str, Any] = tx.call(
+            "api.incident_create", channel=params["channel"], incident_type=params["incident_type"],
+            summary=params["summary"], lat=params["lat"], lon=params["lon"], area=params["area"],
+            grade=params["grade"], caller_name=params["caller_name"],
+            caller_phone=params["caller_phone"], address=params["address"],
+            uprn=params.get("uprn"), location_ref=params.get("location_ref"),
+            audit_as=("incident.create", None), **{f: params[f] for f in FLAG_NAMES})
+        return row
 
     def _validated(self, channel: Any, incident_type: Any, summary: Any, lat: Any, lon: Any,
                    grade: Any, caller_name: Any, caller_phone: Any, address: Any,
                    flags: dict[str, Any]) -> dict[str, Any]:
         self._check_flags(flags)
-        out = {
+        out: dict[str, Any] = {
             "channel": self._channel(channel),
             "incident_type": self._type(incident_type),
             "summary": self._summary(summary),
@@ -142,7 +144,7 @@ class IncidentService:
                           multiline=False)
 
     @property
-    def last_related(self):  # -> RelatedView
+    def last_related(self) -> RelatedView:
         """Duplicates/history for the incident this session created last (computed on first use,
         so `create` itself stays one round trip)."""
         inc = self._last_created
@@ -246,7 +248,8 @@ class IncidentService:
             raise InvalidInput("Nothing to change.", field="fields")
         if ("lat" in fields) != ("lon" in fields):
             raise InvalidInput("Give both latitude and longitude for a new location.", field="location")
-        checks = {"channel": self._channel, "incident_type": self._type, "summary": self._summary,
+        checks: dict[str, Callable[[Any], Any]] = {
+                  "channel": self._channel, "incident_type": self._type, "summary": self._summary,
                   "address": self._address, "caller_name": self._caller_name,
                   "caller_phone": normalise_phone, "uprn": uprn_field, "location_ref": self._location_ref}
         out: dict[str, Any] = {}
@@ -361,7 +364,7 @@ class IncidentService:
         incident_id = int_id(incident_id)
         given = dict(threat=threat, harm=harm, risk=risk, investigation=investigation,
                      vulnerability=vulnerability, engagement=engagement)
-        values = {f: text_field(given[f], f.title(), field=f, max_len=2000) for f in THRIVE_FIELDS}
+        values: dict[str, Any] = {f: text_field(given[f], f.title(), field=f, max_len=2000) for f in THRIVE_FIELDS}
         if risk_level is not None and risk_level not in RISK_LEVELS:
             raise InvalidInput(f"Risk level '{risk_level}' is not valid: use high, medium or low.",
                                field="risk_level")
@@ -416,7 +419,7 @@ class IncidentService:
                                   **box_params(lat, lon, DUPLICATE_RADIUS_M, "d"),
                                   **box_params(lat, lon, HISTORY_RADIUS_M, "h")}
         with self.ctx.read() as conn:
-            row = conn.execute(text(RELATED_SQL), params).one()
+            row = conn.execute(text(RELATED_SQL), params).tuples().one()
         dup, hist, repeat = row
         return RelatedView(duplicates=tuple(view_from(RelatedIncident, d) for d in dup),
                            history=tuple(view_from(RelatedIncident, h) for h in hist),
@@ -426,7 +429,7 @@ class IncidentService:
         """Callsigns per incident for every unit currently assigned (for list views)."""
         with self.ctx.read() as conn:
             rows = conn.execute(text("SELECT incident_id, array_agg(callsign ORDER BY callsign) FROM units "
-                                     "WHERE incident_id IS NOT NULL GROUP BY incident_id")).all()
+                                     "WHERE incident_id IS NOT NULL GROUP BY incident_id")).tuples().all()
         return {int(i): list(cs) for i, cs in rows}
 
     def suggest_places(self, text_in: str, *, limit: int = 8) -> list[PlaceView]:

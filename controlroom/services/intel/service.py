@@ -42,7 +42,7 @@ class IntelCheckView:
     ran_by: Optional[str] = None
     source: Optional[str] = None
     result_summary: Optional[str] = None
-    result: Optional[dict] = None
+    result: Optional[dict[str, Any]] = None
     relayed_at: Optional[datetime] = None
     relayed_by: Optional[str] = None
     relay_note: Optional[str] = None

@@ -3,6 +3,7 @@
 SKIP LOCKED, CHECK and partial unique indexes from migration 0007), never a Python check."""
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any, Iterable, Mapping
 
@@ -59,7 +60,7 @@ class TalkGroupService:
             raise InvalidInput(f"No talk group called {name}.", field="name")
         return view_of(group_dict(rows[0], self.ctx.area_rooms))
 
-    def for_incident(self, incident_id: int) -> list[TalkGroupView]:
+    def for_incident(self, incident_id: int) -> builtins.list[TalkGroupView]:
         """Groups allocated to the incident, plus the partner groups patched into them."""
         incident_id = int_id(incident_id)
         with self.ctx.read() as conn:
@@ -70,11 +71,11 @@ class TalkGroupService:
         with self.ctx.read() as conn:
             free, total = conn.execute(text(
                 "SELECT count(*) FILTER (WHERE incident_id IS NULL), count(*) FROM talk_groups "
-                "WHERE kind = :k"), {"k": self.pool_kind}).one()
+                "WHERE kind = :k"), {"k": self.pool_kind}).tuples().one()
         return PoolStatus(self.pool_kind, int(free), int(total))
 
     def transmissions(self, *, name: str | None = None, incident_id: int | None = None,
-                      limit: int = 200) -> list[TransmissionView]:
+                      limit: int = 200) -> builtins.list[TransmissionView]:
         """Radio log, newest last, for one talk group or one incident."""
         if (name is None) == (incident_id is None):
             raise InvalidInput("Give either a talk group or an incident for the radio log.", field="name")
@@ -86,7 +87,7 @@ class TalkGroupService:
                                 {"v": p, "l": max(1, min(int(limit), 5000))}).mappings().all()
         return [view_from(TransmissionView, r) for r in rows]
 
-    def armed_without_group(self) -> list[tuple[int, str, tuple[str, ...]]]:
+    def armed_without_group(self) -> builtins.list[tuple[int, str, tuple[str, ...]]]:
         """(incident id, URN, armed callsigns) for open incidents with ARVs but no talk group."""
         with self.ctx.read() as conn:
             rows = conn.execute(text(
@@ -96,7 +97,7 @@ class TalkGroupService:
                 "WHERE t.incident_id = i.id) GROUP BY i.id, i.urn ORDER BY i.id")).all()
         return [(r[0], r[1], tuple(r[2])) for r in rows]
 
-    def warnings(self) -> list[str]:
+    def warnings(self) -> builtins.list[str]:
         """Armed units on an incident with no dedicated talk group; the pool running low."""
         out = [armed_warning(urn, armed) for _, urn, armed in self.armed_without_group()]
         pool = self.pool_status()
@@ -166,7 +167,7 @@ class TalkGroupService:
             raise InvalidInput(f"'{name}' is not a talk-group name (letters, digits and dashes).", field="name")
         return v
 
-    def _callsigns(self, callsigns: Any) -> list[str]:
+    def _callsigns(self, callsigns: Any) -> builtins.list[str]:
         if isinstance(callsigns, str) or not isinstance(callsigns, Iterable):
             raise InvalidInput("Give the callsigns as a list.", field="callsigns")
         out: list[str] = []

@@ -78,13 +78,13 @@ def needed_capability(incident_type: str, area_code: str | None, firearms: bool)
     """The capability the attendance policy sends first (resources/despatch.yaml)."""
     pol = policy()
     if firearms:
-        return pol.get("firearms_needs", "ARV")
+        return str(pol.get("firearms_needs", "ARV"))
     by_area = (pol.get("area_needs") or {}).get(area_code or "", {}) or {}
     if incident_type in by_area:
-        return by_area[incident_type]
+        return str(by_area[incident_type])
     if incident_type in (pol.get("needs") or {}):
-        return pol["needs"][incident_type]
-    return config.incident_types().get(incident_type, {}).get("needs") or pol.get("default_capability", "IRV")
+        return str(pol["needs"][incident_type])
+    return str(config.incident_types().get(incident_type, {}).get("needs") or pol.get("default_capability", "IRV"))
 
 
 class DespatchService:

@@ -45,13 +45,20 @@ class Hit:
     eta_s: float
 
 
+def _xy(u: IndexedUnit) -> tuple[float, float]:
+    """Metres east/north of a unit the index holds a position for (UnitIndex._ok checked it has one)."""
+    assert u.lat is not None and u.lon is not None, u.callsign
+    return u.lon * KX, u.lat * KY
+
+
 class _Tree:
     __slots__ = ("tree", "callsigns")
 
     def __init__(self, members: list[IndexedUnit]) -> None:
         self.callsigns = [u.callsign for u in members]
-        xs = np.fromiter((u.lon * KX for u in members), float, len(members))
-        ys = np.fromiter((u.lat * KY for u in members), float, len(members))
+        xy = [_xy(u) for u in members]
+        xs = np.fromiter((x for x, _ in xy), np.float64, len(xy))
+        ys = np.fromiter((y for _, y in xy), np.float64, len(xy))
         self.tree = STRtree(shapely.points(xs, ys)) if members else None
 
 
@@ -189,7 +196,8 @@ class UnitIndex:
             found: dict[str, tuple[float, IndexedUnit]] = {}
 
             def consider(u: IndexedUnit) -> None:
-                d = math.hypot(u.lon * KX - x0, u.lat * KY - y0)
+                x, y = _xy(u)
+                d = math.hypot(x - x0, y - y0)
                 if d <= max_distance_m:
                     found[u.callsign] = (d * rf / self.speed_of(u), u)
 

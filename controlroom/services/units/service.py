@@ -1,6 +1,7 @@
 """Unit service: the writer of unit statuses and AVL positions (`units`, `unit_status_log`)."""
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING
 
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ class TimelineEntry:
     username: Optional[str] = None
 
 
-def unit_view(row: Mapping[str, Any]) -> UnitView:
+def unit_view(row: Mapping[Any, Any]) -> UnitView:  # a dict or a RowMapping
     d = dict(row)
     d["capabilities"] = tuple(d.get("capabilities") or ())
     return view_from(UnitView, d)
@@ -229,7 +230,7 @@ class UnitService:
             return int(tx.call("api.unit_positions", fixes=fixes))
 
     # -- timeline ------------------------------------------------------------------------------
-    def timeline(self, callsign: str, *, limit: int = 200, positions: int = 30) -> list[TimelineEntry]:
+    def timeline(self, callsign: str, *, limit: int = 200, positions: int = 30) -> builtins.list[TimelineEntry]:
         """Statuses, incidents and recent positions of one unit, oldest first."""
         cs = callsign_field(callsign)
         self.get(cs)
@@ -262,7 +263,10 @@ class UnitService:
                     "SELECT payload FROM events WHERE kind = 'unit.position' AND entity_id = :c "
                     "ORDER BY seq DESC LIMIT :n"), {"c": cs, "n": positions}).mappings():
                 p = r["payload"]
-                out.append(TimelineEntry(parse_ts(p["at"]), "position",
+                at = parse_ts(p.get("at"))
+                if at is None:  # a fix with no time cannot be placed on the timeline
+                    continue
+                out.append(TimelineEntry(at, "position",
                                          f"Position {p['lat']:.5f}, {p['lon']:.5f} ({p.get('area_code') or 'outside force'})",
                                          status=p.get("status"), lat=p["lat"], lon=p["lon"]))
         # One transaction shares one now(): show the incident step before the status it caused.
