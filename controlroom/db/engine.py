@@ -67,7 +67,7 @@ def secure_conninfo(url: str, **overrides: str | int | None) -> str:
             _warned.add(mode)
             log.warning("sslmode=%s for %s: the connection is not protected against interception "
                         "(explicit opt-out of verify-full)", mode, ",".join(remote))
-    return make_conninfo(**params)  # type: ignore[arg-type]
+    return make_conninfo("", **params)  # "" : no base string, every parameter from params
 
 
 def is_multi_host(url: str) -> bool:
@@ -101,7 +101,7 @@ def redact(url: str) -> str:
     except psycopg.ProgrammingError:
         return "(unparseable database URL)"
     params.pop("password", None)
-    return make_conninfo(**params)  # type: ignore[arg-type]
+    return make_conninfo("", **params)  # "" : no base string, every parameter from params
 
 
 def connect(url: str, *, autocommit: bool = False, **kw: Any) -> psycopg.Connection:

@@ -122,8 +122,10 @@ def _reset_sql() -> str:
     from pathlib import Path
     path = Path(__file__).parent / "migrations" / "versions" / "0010_training_rooms.py"
     spec = importlib.util.spec_from_file_location("_cr_0010", path)
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load the training-reset migration {path}")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
     body: str = mod.RESET_SQL.replace("CREATE FUNCTION cr_training_reset", "CREATE OR REPLACE FUNCTION cr_training_reset")
     body = body.replace("PERFORM pg_advisory_xact_lock(7261001);",
                         "PERFORM 1 FROM event_head FOR UPDATE;")

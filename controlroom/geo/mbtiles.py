@@ -65,9 +65,11 @@ class MBTiles:
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(west, south, east, north) from the metadata, if given."""
         b = self.metadata.get("bounds")
+        if not isinstance(b, str):
+            return None
         try:
-            w, s, e, n = (float(v) for v in b.split(","))  # type: ignore[union-attr]
-        except (AttributeError, ValueError):
+            w, s, e, n = (float(v) for v in b.split(","))
+        except ValueError:
             return None
         return w, s, e, n
 

@@ -46,8 +46,9 @@ MAX_SNAP_M = 2_000.0
 
 def _speed(props: dict[str, Any]) -> float:
     ms = props.get("maxspeed")
-    if ms and re.match(r"^\d+", str(ms)):
-        v = float(re.match(r"^\d+", str(ms)).group(0))  # type: ignore[union-attr]
+    m = re.match(r"^\d+", str(ms)) if ms else None
+    if m:
+        v = float(m.group(0))
         return v * 1.609 if "mph" in str(ms) else v
     cls = str(props.get("roadClassification") or props.get("class") or props.get("highway") or "").lower()
     cls = cls.replace("_link", "")

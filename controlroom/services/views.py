@@ -4,11 +4,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Mapping, Optional, TypeVar
 
 from ..kernel import config
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")  # a view is a dataclass
 # an incident's flags (IncidentView's boolean fields; reference documents are filed under them)
 FLAG_NAMES = ("firearms", "domestic_abuse", "vulnerable_person", "repeat_victim", "missing_person")
 
@@ -22,7 +25,7 @@ def parse_ts(value: Any) -> Optional[datetime]:
 def view_from(cls: type[T], row: Mapping[Any, Any]) -> T:
     """Build a frozen view from a mapping (DB row or JSON payload); unknown keys are ignored."""
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in dataclasses.fields(cls):
         if f.name in row:
             v = row[f.name]
             if (f.name == "at" or f.name.endswith("_at")) and isinstance(v, str):

@@ -4,11 +4,14 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator, Mapping, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from ..views import parse_ts, view_from
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")  # a view is a dataclass
 
 ROLE_TITLES = {
     "GOLD": "Gold (strategic)", "SILVER": "Silver (tactical)", "BRONZE": "Bronze (operational)",

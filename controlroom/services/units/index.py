@@ -227,7 +227,8 @@ class UnitIndex:
                                      u.home_area_code, u.incident_id, u.seq)) for _, u in best]
         out = []
         for u in snapshot:
-            d = haversine_m(lat, lon, u.lat, u.lon)  # type: ignore[arg-type]
+            assert u.lat is not None and u.lon is not None, u.callsign  # found holds only units _ok passed
+            d = haversine_m(lat, lon, u.lat, u.lon)
             out.append(Hit(u, d, d * rf / self.speed_of(u)))
         out.sort(key=lambda h: (h.eta_s, h.unit.callsign))
         return out
