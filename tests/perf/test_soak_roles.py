@@ -43,9 +43,12 @@ def run_consoles(url: str, tmp_path: Path) -> tuple[int, list[dict], dict, dict,
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CONTROLROOM_MAP_CACHE": str(tmp_path / "mapcache")}
     if os.environ.get("SOAK_UNPATCHED") == "1":
         env["CONTROLROOM_QT_WORKAROUNDS"] = "off"
+    # stderr to a file, not a pipe: only stdout is read while the consoles run, and a long soak
+    # writes more than a pipe holds (64 KB) — the console then blocked in write() and the soak hung.
+    err_file = open(tmp_path / "consoles.stderr", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "tests.perf.soak_consoles", url, str(SECONDS),
                              str(tmp_path / "settings")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=err_file, text=True)
     stats, start, done = [], {}, {}
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -56,8 +59,11 @@ def run_consoles(url: str, tmp_path: Path) -> tuple[int, list[dict], dict, dict,
             start = json.loads(body)
         elif tag == "DONE":
             done = json.loads(body)
-    err = proc.stderr.read() if proc.stderr else ""
-    return proc.wait(timeout=120), stats, start, done, err
+    code = proc.wait(timeout=120)
+    err_file.seek(0)
+    err = err_file.read()
+    err_file.close()
+    return code, stats, start, done, err
 
 
 def test_every_role_console_survives_the_compressed_shift_with_steady_singletons(pg_server, tmp_path):
