@@ -36,7 +36,10 @@ def test_every_layer_contract_is_kept_and_none_was_dropped():
                      "ui layers: shell > cli > features > kit",
                      "services layers: contacts | exchange | units > independent features > the services' kernel",
                      "services: contacts and exchange build on incidents only",
-                     "services: units builds on alerts only"):
+                     "services: units builds on alerts only",
+                     "ui: the incident form embeds only the despatch tab and the procedure",
+                     "ui: the boards embed only the contacts queue",
+                     "ui: the replay window embeds only the map"):
         assert expected in names
     res = _lint(REPO)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
@@ -68,6 +71,11 @@ def copy_tree(tmp_path_factory) -> Path:
     ("maps/builder.py", "import ui.kit.ops", "maps (the base map builder) never imports ui or Qt"),
     ("ui/kit/ops.py", "import ui.shell.main_window", "ui layers"),           # the kit reaching up to the shell
     ("ui/incidents/form.py", "from ui.cli.verbs import COMMANDS", "ui layers"),  # a feature using the cli
+    # ui features: one independent feature using another; an embedding feature using a third
+    ("ui/talkgroups/panel.py", "import ui.command.panel", "ui layers"),
+    ("ui/incidents/form.py", "import ui.map.panel", "ui: the incident form embeds only the despatch tab"),
+    ("ui/dashboards/performance.py", "import ui.map.panel", "ui: the boards embed only the contacts queue"),
+    ("ui/replay/window.py", "import ui.contacts.panel", "ui: the replay window embeds only the map"),
     # services by feature: one independent feature using another, the services' kernel reaching up
     # to a feature, and an upper feature using a feature other than the one it builds on
     ("controlroom/services/talkgroups/service.py", "import controlroom.services.command", "services layers"),
