@@ -6,7 +6,7 @@ import time
 import psycopg
 
 from controlroom.demo.activity import INCIDENTS, DemoAvl, seed_demo_activity
-from controlroom.demo.seed import DEMO_PASSWORD
+from controlroom.db.seed import DEMO_PASSWORD
 from controlroom.session import open_session
 
 

@@ -71,9 +71,9 @@ def init_database(url: str, *, demo: bool = True, training: bool = False,
                     from .training_copy import seed_training  # provided by the training-room work
                     seed_training(conn, live_url=live_url)
                 else:
-                    from ..demo.seed import seed_reference
+                    from .seed import seed_reference
                     seed_reference(conn)
-                from ..demo.seed_functions import seed_functions  # issue 23: guidance, recovery rota
+                from .seed_functions import seed_functions  # issue 23: guidance, recovery rota
                 seed_functions(conn)
                 conn.execute(text("INSERT INTO meta (key, value) VALUES ('seeded', now()::text)"))
             from .policy import sync_policy

@@ -44,7 +44,7 @@ def seed_training(conn: Connection, *, live_url: str | None = None) -> None:
     if live_url:
         copy_reference_from_live(conn, live_url)
     else:
-        from ..demo.seed import seed_reference
+        from .seed import seed_reference
         seed_reference(conn)  # same rng seed as live: the same units in the same places
     conn.execute(text("UPDATE areas SET room_code = home_room_code"))
     save_baseline(conn)

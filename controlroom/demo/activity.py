@@ -30,7 +30,7 @@ from ..kernel.errors import ControlRoomError
 
 if TYPE_CHECKING:
     from ..session import Session
-from .seed import DEMO_PASSWORD
+from ..db.seed import DEMO_PASSWORD
 
 log = logging.getLogger(__name__)
 META_KEY = "demo_activity"

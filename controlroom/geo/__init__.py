@@ -1,17 +1,15 @@
 """Geography with shapely: which area (and so which room) a location falls in."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterable
 
 import shapely
 from shapely.geometry import Point, shape
 from shapely.strtree import STRtree
 
-from ..kernel.config import maps_path
+from ..kernel.config import shipped_area_features
 from ..kernel.errors import InvalidInput
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -71,10 +69,7 @@ def validate_latlon(lat: object, lon: object) -> None:
             raise InvalidInput(f"The {name} {v!r} is not a valid coordinate.", field="location")
 
 
-def load_shipped_areas(path: Path | None = None) -> list[dict[str, Any]]:
-    with open(path or maps_path("areas.geojson"), encoding="utf-8") as fh:
-        features: list[dict[str, Any]] = json.load(fh)["features"]
-    return features
+load_shipped_areas = shipped_area_features  # kernel: the demo seed (db) reads them too
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

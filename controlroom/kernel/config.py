@@ -91,3 +91,12 @@ def to_json(value: Any) -> str:
     import json
 
     return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def shipped_area_features(path: Path | None = None) -> list[dict[str, Any]]:
+    """The force's areas as shipped (maps/areas.geojson): GeoJSON features with code, name, room."""
+    import json
+
+    with open(path or maps_path("areas.geojson"), encoding="utf-8") as fh:
+        features: list[dict[str, Any]] = json.load(fh)["features"]
+    return features

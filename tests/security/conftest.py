@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from controlroom.db.engine import CONNECT_KW, secure_conninfo
-from controlroom.demo.seed import DEMO_PASSWORD
+from controlroom.db.seed import DEMO_PASSWORD
 
 # one demo operator per job role (the matrix's columns)
 OPERATORS = {"call_handler": "handler.north", "despatcher": "despatch.north",

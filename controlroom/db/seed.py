@@ -8,9 +8,7 @@ from typing import Any
 from shapely.geometry import Point, shape
 from sqlalchemy import Connection, text
 
-from ..kernel.config import maps_path
-from ..geo import load_shipped_areas
-from ..kernel.config import to_json
+from ..kernel.config import maps_path, shipped_area_features, to_json
 
 ROOMS = [("north", "North control room", "Milton Keynes"), ("south", "South control room", "Abingdon")]
 
@@ -51,12 +49,12 @@ PARTNER_GROUPS = [
 
 def seed_reference(conn: Connection, *, rng_seed: int = 42) -> None:
     """Rooms, areas, users, units and talk groups (the reference data training copies too)."""
-    from ..db.roles import _raw, create_operator
+    from .roles import _raw, create_operator
 
     for code, name, site in ROOMS:
         conn.execute(text("INSERT INTO rooms (code, name, site) VALUES (:c, :n, :s)"),
                      {"c": code, "n": name, "s": site})
-    features = load_shipped_areas()
+    features = shipped_area_features()
     for f in features:
         p = f["properties"]
         conn.execute(text("INSERT INTO areas (code, name, room_code, home_room_code, geojson) "
