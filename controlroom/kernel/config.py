@@ -1,7 +1,9 @@
 """Paths and force-configurable catalogues (resources/*.yaml), loaded once per process."""
 from __future__ import annotations
 
+import csv
 import functools
+import json
 from importlib import resources as _importlib_resources
 from pathlib import Path
 from typing import Any
@@ -70,8 +72,6 @@ def grade_policy() -> dict[str, Any]:
 @functools.cache
 def shipped_places() -> dict[str, tuple[float, float]]:
     """Town positions from maps/places.csv (kind 'place'), name -> (lat, lon)."""
-    import csv
-
     with open(maps_path("places.csv"), encoding="utf-8") as fh:
         return {r["name"]: (float(r["lat"]), float(r["lon"])) for r in csv.DictReader(fh)
                 if r["kind"] == "place"}
@@ -88,15 +88,11 @@ def urban_towns() -> tuple[tuple[str, float, float], ...]:
 
 def to_json(value: Any) -> str:
     """JSON for a jsonb parameter or column (dates and decimals as text, non-ASCII kept)."""
-    import json
-
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def shipped_area_features(path: Path | None = None) -> list[dict[str, Any]]:
     """The force's areas as shipped (maps/areas.geojson): GeoJSON features with code, name, room."""
-    import json
-
     with open(path or maps_path("areas.geojson"), encoding="utf-8") as fh:
         features: list[dict[str, Any]] = json.load(fh)["features"]
     return features
